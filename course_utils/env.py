@@ -1,0 +1,135 @@
+"""The environment: quiet TensorFlow start-up, versions report, GPU memory growth and seeding."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import platform
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send the process's file descriptor 2 to /dev/null (C++ libraries write there, not to sys.stderr)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (some embedded interpreters): nothing to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def keras_backend() -> str:
+    """The Keras backend this process will use (``KERAS_BACKEND``, default ``tensorflow``)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def quiet_tensorflow_startup() -> None:
+    """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
+
+    TensorFlow 2.21 prints a few lines (oneDNN, CUDA drivers, CPU features) from C++ before its own log
+    level applies, so the first import and device probe run with stderr sent to /dev/null. Python errors
+    still raise.
+    Does nothing on other Keras backends or when TensorFlow is already imported.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
+        return
+    try:
+        with _stderr_silenced():
+            import tensorflow as tf
+
+            # Probing for GPUs logs a CUDA error on CPU-only machines; do it here, quietly. Listing physical
+            # devices does not start the runtime, so memory growth can still be set afterwards.
+            tf.config.list_physical_devices()
+    except ImportError:
+        pass  # Keras on another backend, or TensorFlow missing: importing keras will say so
+
+
+def versions() -> dict[str, str]:
+    """Versions of what the course runs on, for the top of every run and for bug reports."""
+    import keras
+    import numpy
+
+    report = {
+        "timestamp": _dt.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": numpy.__version__,
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+    }
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        report["tensorflow"] = tf.__version__
+    return report
+
+
+def list_devices() -> list[str]:
+    """Names of the devices the backend can compute on, e.g. ``['CPU:0', 'GPU:0']``."""
+    if keras_backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [f"{d.device_type}:{d.name.split(':')[-1]}" for d in tf.config.list_physical_devices()]
+    if keras_backend() == "jax":
+        import jax
+
+        return [f"{d.platform.upper()}:{d.id}" for d in jax.devices()]
+    return ["CPU:0"]
+
+
+def setup_gpu(memory_growth: bool = True) -> list[str]:
+    """Turn on memory growth for every visible GPU and return their names (empty on a CPU-only machine).
+
+    Memory growth lets TensorFlow take GPU memory as it needs it instead of all at once, so a notebook
+    shares the card with others. It can only be set before TensorFlow first uses the GPU; after that
+    this function explains what to do instead of raising. Safe to call twice.
+    """
+    if keras_backend() != "tensorflow":
+        print(f"Keras backend is {keras_backend()!r}: GPU memory is managed by that backend.")
+        return []
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        print("No GPU found: TensorFlow will train on the CPU (slower, but the course is sized for it).")
+        return []
+    names = [gpu.name for gpu in gpus]
+    for gpu in gpus:
+        try:
+            if tf.config.experimental.get_memory_growth(gpu) == memory_growth:
+                continue
+            tf.config.experimental.set_memory_growth(gpu, memory_growth)
+        except (RuntimeError, ValueError) as exc:
+            print(
+                f"Could not change memory growth on {gpu.name}: TensorFlow has already started using the "
+                f"GPU ({exc}). Restart the kernel and call setup_gpu() before anything else to change it."
+            )
+            return names
+    print(f"{len(gpus)} GPU(s) found, memory growth {'on' if memory_growth else 'off'}: {', '.join(names)}")
+    return names
+
+
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and the Keras backend together, so the same run gives the same numbers.
+
+    With ``deterministic`` TensorFlow also picks deterministic kernels (a little slower on a GPU).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    import keras
+
+    keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend in one call
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
