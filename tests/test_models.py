@@ -1,0 +1,27 @@
+"""The lesson's model: its architecture, parameter count and output shape."""
+
+import warnings
+
+import numpy as np
+
+from course_utils.models import SEED_MODEL_PARAMS, build_cnn, compile_cnn, layer_table
+
+
+def test_parameter_count_is_the_designs():
+    model = build_cnn()
+    assert model.count_params() == SEED_MODEL_PARAMS == 121_930
+    assert [row[3] for row in layer_table(model)] == [320, 0, 18_496, 0, 0, 102_464, 650]
+
+
+def test_layer_output_shapes():
+    shapes = [row[2] for row in layer_table(build_cnn())]
+    assert shapes == [(26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (1600,), (64,), (10,)]
+
+
+def test_output_is_ten_logits_per_image_and_builds_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = compile_cnn(build_cnn())
+    out = model.predict(np.zeros((3, 28, 28, 1), "float32"), verbose=0)
+    assert out.shape == (3, 10)
+    assert model.loss.from_logits and model.layers[-1].activation.__name__ == "linear"
