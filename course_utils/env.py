@@ -35,12 +35,14 @@ def keras_backend() -> str:
 def quiet_tensorflow_startup() -> None:
     """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
 
+    Level 3 keeps only fatal messages: TensorFlow 2.21 logs harmless C++ "errors" during ``fit`` (a tf.data
+    attribute it does not know). Real failures still raise Python exceptions.
     TensorFlow 2.21 prints a few lines (oneDNN, CUDA drivers, CPU features) from C++ before its own log
     level applies, so the first import and device probe run with stderr sent to /dev/null. Python errors
     still raise.
     Does nothing on other Keras backends or when TensorFlow is already imported.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
         return
     try:

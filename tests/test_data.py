@@ -281,3 +281,10 @@ def test_fashion_mnist_from_idx_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("FASHION_MNIST_DATA_DIR", str(folder))
     d = load_dataset("fashion_mnist", data_source="offline")
     assert d.origin == "local" and d.name == "fashion_mnist" and len(d.x_train) == 30
+
+
+def test_unscaled_pixels_are_as_published():
+    raw = load_dataset("mnist", "sample", scaled=False)
+    scaled = load_dataset("mnist", "sample")
+    assert raw.x_train.dtype == np.uint8 and raw.x_train.shape == (4000, 28, 28) and raw.x_train.max() == 255
+    np.testing.assert_allclose(raw.x_train[..., np.newaxis] / 255.0, scaled.x_train, atol=1e-7)

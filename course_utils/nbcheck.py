@@ -1,0 +1,129 @@
+"""What CI checks in the notebooks, and how the committed reference outputs are made.
+
+CI prepares each notebook with papermill at reduced parameters (``prepare_ci_notebooks``, nothing executed),
+then ``pytest --nbval-lax`` executes the copies: any error fails, and the cells tagged
+``nbval-check-output`` must print what the committed notebooks show. ``refresh_outputs`` re-makes those
+committed outputs after an intended change; ``notebook_problems`` keeps the committed files clean.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from course_utils.params import PARAMETER_NAMES
+from course_utils.runner import default_notebooks_dir, find_notebooks
+
+CHECK_TAG = "nbval-check-output"
+# Reduced parameters for CI: one epoch on data that never needs the network.
+CI_PARAMETERS = {"epochs": 1, "data_source": "offline"}
+
+
+def is_checked(cell) -> bool:
+    """Whether nbval compares this cell's output (tag, or nbval's comment marker)."""
+    return CHECK_TAG in cell.get("metadata", {}).get("tags", []) or "# NBVAL_CHECK_OUTPUT" in cell.source
+
+
+def prepare_ci_notebooks(
+    output_dir: str | Path, parameters: dict | None = None, notebooks_dir: str | Path | None = None
+) -> list[Path]:
+    """Parameterise every notebook for CI with papermill, without executing, into ``output_dir``.
+
+    The copies keep the committed outputs, which nbval compares against; artifacts go to
+    ``output_dir/artifacts``.
+    """
+    import papermill
+
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    values = {**CI_PARAMETERS, **(parameters or {}), "artifacts_dir": str(output_dir / "artifacts")}
+    prepared = []
+    for notebook in find_notebooks(notebooks_dir or default_notebooks_dir()):
+        target = output_dir / notebook.name
+        papermill.execute_notebook(
+            str(notebook), str(target), parameters=values, prepare_only=True, progress_bar=False
+        )
+        prepared.append(target)
+    return prepared
+
+
+def strip_outputs(nb) -> None:
+    """Clear outputs and execution counts everywhere except in the checked cells.
+
+    nbval treats a cell with outputs but no execution count as never run, so checked cells keep theirs.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for key in ("execution", "papermill"):
+            cell.metadata.pop(key, None)
+        if not is_checked(cell):
+            cell.outputs = []
+            cell.execution_count = None
+
+
+def refresh_outputs(
+    notebooks_dir: str | Path | None = None, only=None, parameters: dict | None = None
+) -> list[Path]:
+    """Execute notebooks at CI parameters and store only the checked cells' outputs back into them.
+
+    Use after an intended change (say, to the model) so CI compares against the new truth.
+    """
+    import papermill
+
+    notebooks = find_notebooks(notebooks_dir or default_notebooks_dir(), only)
+    values = {**CI_PARAMETERS, **(parameters or {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        values["artifacts_dir"] = str(Path(tmp) / "artifacts")
+        for notebook in find_notebooks(notebooks_dir or default_notebooks_dir()):
+            # Every notebook runs, in order, so later ones find what earlier ones saved.
+            executed = Path(tmp) / notebook.name
+            print(f"executing {notebook.name} ...", flush=True)
+            papermill.execute_notebook(
+                str(notebook), str(executed), parameters=values, cwd=str(notebook.parent), progress_bar=False
+            )
+            if notebook not in notebooks:
+                continue
+            ran = {c.get("id"): c for c in nbformat.read(executed, as_version=4).cells}
+            source = nbformat.read(notebook, as_version=4)
+            for cell in source.cells:
+                if cell.cell_type == "code" and is_checked(cell) and cell.get("id") in ran:
+                    cell.outputs = ran[cell.get("id")].get("outputs", [])
+                    cell.execution_count = ran[cell.get("id")].get("execution_count")
+            strip_outputs(source)
+            nbformat.write(source, notebook)
+    return notebooks
+
+
+def notebook_problems(path: str | Path) -> list[str]:
+    """What is wrong with a committed notebook against the course's conventions (empty when clean)."""
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several types for bad JSON and bad schema
+        return [f"{path.name}: not valid nbformat ({exc})"]
+    problems = []
+    cells = nb.cells
+    if len(cells) < 2 or "parameters" not in cells[1].get("metadata", {}).get("tags", []):
+        problems.append(f"{path.name}: the second cell is not tagged 'parameters'")
+    else:
+        assigned = {line.split("=")[0].strip() for line in cells[1].source.splitlines() if "=" in line}
+        missing = [name for name in PARAMETER_NAMES if name not in assigned]
+        if missing:
+            problems.append(f"{path.name}: the parameters cell lacks {missing}")
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"{path.name} cell {index} ({cell.source.splitlines()[0] if cell.source else 'empty'!r})"
+        if cell.outputs and not is_checked(cell):
+            problems.append(f"{where}: carries outputs but is not tagged {CHECK_TAG!r}")
+        if is_checked(cell) and not cell.outputs:
+            problems.append(f"{where}: tagged {CHECK_TAG!r} but has no committed output to compare")
+        if cell.execution_count is not None and not is_checked(cell):
+            problems.append(f"{where}: has an execution count (run `python -m course_utils refresh-outputs`)")
+        if index == 0 or cells[index - 1].cell_type != "markdown":
+            problems.append(f"{where}: no markdown cell before it explaining what it does")
+    return problems
