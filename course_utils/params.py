@@ -26,6 +26,9 @@ class CourseParams:
     data_source: str = "auto"
     artifacts_dir: str = "artifacts"
     learning_rate: float = 1e-3
+    strategy: str = "auto"  # tf.distribute: see course_utils.training and 09_scaling_out
+    mixed_precision: bool = False  # float16 compute with float32 outputs, for GPUs
+    image_path: str = ""  # an image of a handwritten digit for 06_your_digit; "" = the shipped examples
 
     @property
     def artifacts_path(self) -> Path:
@@ -76,4 +79,14 @@ def check_params(**values) -> CourseParams:
     lr = params.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
         raise ValueError(f"learning_rate must be a number in (0, 1], got {lr!r}")
+    if params.strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {params.strategy!r}")
+    if not isinstance(params.mixed_precision, bool):
+        raise ValueError(f"mixed_precision must be True or False, got {params.mixed_precision!r}")
+    if not isinstance(params.image_path, str):
+        raise ValueError(f'image_path must be a path to an image file or "", got {params.image_path!r}')
+    if params.image_path and not Path(params.image_path).expanduser().is_file():
+        raise ValueError(
+            f'image_path must be an image file or "", got {params.image_path!r}, which is not a file'
+        )
     return dataclasses.replace(params, learning_rate=float(lr))

@@ -6,6 +6,7 @@ they run on their own when 04 has not been run.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import tempfile
@@ -46,6 +47,34 @@ def fit_verbosity() -> int:
     return 2
 
 
+def tensorboard_dir(params: CourseParams) -> Path:
+    """Where TensorBoard logs go: ``artifacts_dir/logs``, one sub-folder per run."""
+    return Path(params.artifacts_dir).expanduser() / "logs"
+
+
+def training_callbacks(params: CourseParams) -> list[keras.callbacks.Callback]:
+    """Keras' callbacks for the lesson's ``fit``: TensorBoard logs in a new folder per run.
+
+    TensorBoard needs TensorFlow; on another Keras backend without it the list is empty.
+    """
+    if not _tensorflow_available():
+        return []
+    run = tensorboard_dir(params) / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S-%f")
+    return [keras.callbacks.TensorBoard(log_dir=str(run))]
+
+
+def tensorboard_runs(params: CourseParams) -> list[str]:
+    """The run folders under ``artifacts_dir/logs`` that TensorBoard will list."""
+    logs = tensorboard_dir(params)
+    return sorted(p.name for p in logs.iterdir() if p.is_dir()) if logs.is_dir() else []
+
+
+def _tensorflow_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
 def fit_seed_model(params: CourseParams, dataset: Dataset) -> TrainedModel:
     """The lesson's recipe in one call: seed, build, compile, fit with the test set as validation data."""
     set_seed(params.seed)
@@ -56,6 +85,7 @@ def fit_seed_model(params: CourseParams, dataset: Dataset) -> TrainedModel:
         epochs=params.epochs,
         batch_size=params.batch_size,
         validation_data=(dataset.x_test, dataset.y_test),
+        callbacks=training_callbacks(params),
         verbose=fit_verbosity(),
     )
     return TrainedModel(model, history.history, {})

@@ -49,6 +49,11 @@ def test_good_values_pass_through(tmp_path):
         ("learning_rate", 0, "number in"),
         ("learning_rate", 5, "number in"),
         ("learning_rate", "fast", "number in"),
+        ("strategy", "tpu", "one of"),
+        ("mixed_precision", "yes", "True or False"),
+        ("mixed_precision", 1, "True or False"),
+        ("image_path", "/no/such/digit.png", "image file"),
+        ("image_path", None, "image file"),
     ],
 )
 def test_bad_values_name_the_parameter_value_and_what_is_allowed(name, value, allowed):
