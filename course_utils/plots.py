@@ -35,6 +35,23 @@ _LONG_NAME = 3  # class names longer than this get rotated tick labels
 # --- input checks shared by the plots ----------------------------------------------------------------------
 
 
+def _enable_inline_display() -> None:
+    """In a Jupyter kernel, register the inline PNG display for Figures (what ``%matplotlib inline`` does).
+
+    The figures here are not managed by pyplot, so without this a returned Figure shows only as text.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.enable_matplotlib("inline")
+
+
+_enable_inline_display()
+
+
 def _new_figure(rows: int, cols: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
     """A new constrained-layout figure and its axes as a 2-D array."""
     fig = Figure(figsize=figsize, layout="constrained")

@@ -369,3 +369,22 @@ def test_figures_are_not_registered_with_pyplot_and_rcparams_are_untouched(rng):
     assert plt.get_fignums() == open_before
     assert all(isinstance(fig, Figure) for fig in figures)
     assert dict(plt.rcParams) == before
+
+
+def test_inline_display_is_enabled_in_a_kernel_only(monkeypatch):
+    import IPython
+
+    calls = []
+
+    class Shell:
+        kernel = object()
+
+        def enable_matplotlib(self, gui):
+            calls.append(gui)
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    plots._enable_inline_display()
+    assert calls == ["inline"]
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    plots._enable_inline_display()
+    assert calls == ["inline"]
