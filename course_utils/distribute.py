@@ -1,0 +1,338 @@
+"""Training on several devices or machines with ``tf.distribute``, and mixed precision for GPUs.
+
+Data parallelism: every replica (a GPU, a logical CPU device, a worker process) holds a copy of the model,
+takes its slice of each global batch, and the gradients are averaged across replicas (all-reduce) before
+every update, so the copies stay identical. ``make_strategy`` picks the strategy from the ``strategy``
+parameter; ``train_with_strategy`` trains the lesson's model under it (Keras' ``fit`` for the default and
+mirrored strategies, ``train_custom_loop`` across workers: see its docstring for why). Notebook
+``09_scaling_out`` teaches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import keras
+import numpy as np
+
+from course_utils.data import Dataset
+from course_utils.env import set_seed
+from course_utils.models import build_cnn, compile_cnn
+from course_utils.params import STRATEGIES, CourseParams
+from course_utils.training import TrainedModel, fit_verbosity
+
+# The Keras 3 issue that keeps ``model.fit`` from running under MultiWorkerMirroredStrategy (TF 2.21).
+MULTIWORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"
+GPU_BATCH_SIZE = 256  # see suggested_batch_size
+TF_CONFIG_EXAMPLE = (
+    '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
+)
+
+
+# --- strategies ---------------------------------------------------------------------------------------
+def split_cpu(n: int = 2) -> int:
+    """Split the CPU into ``n`` logical devices, so ``MirroredStrategy`` can mirror across them.
+
+    A way to try data parallelism without GPUs (the devices share the same cores, so it is not faster).
+    TensorFlow fixes its devices when it first uses them: call this before anything else touches
+    TensorFlow. Too late, it explains what to do instead of raising. Returns the number of logical CPUs.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError:
+        count = len(tf.config.list_logical_devices("CPU"))
+        if count != n:
+            print(
+                f"Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
+                f"({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+            )
+        return count
+    return len(tf.config.list_logical_devices("CPU"))
+
+
+def _is_host_port(address: str) -> bool:
+    host, colon, port = address.rpartition(":")
+    return bool(host and colon and port.isdigit())
+
+
+def read_tf_config() -> dict:
+    """The cluster described by ``TF_CONFIG``, checked; ``ValueError`` saying what is expected otherwise.
+
+    Every worker gets the same ``cluster`` (all workers' ``host:port``) and its own ``task`` index.
+    """
+    expected = f"TF_CONFIG must be JSON like {TF_CONFIG_EXAMPLE}, the same cluster on every worker"
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw.strip():
+        raise ValueError(f"strategy 'multiworker' needs the TF_CONFIG environment variable; {expected}")
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({exc}); {expected}") from None
+    workers = config.get("cluster", {}).get("worker") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if (
+        not isinstance(workers, list)
+        or not workers
+        or not all(isinstance(w, str) and _is_host_port(w) for w in workers)
+    ):
+        raise ValueError(f'TF_CONFIG needs "cluster": {{"worker": [a "host:port" per worker]}}; {expected}')
+    index = task.get("index") if isinstance(task, dict) else None
+    if (
+        not isinstance(task, dict)
+        or task.get("type") != "worker"
+        or isinstance(index, bool)
+        or not isinstance(index, int)
+        or not 0 <= index < len(workers)
+    ):
+        raise ValueError(
+            f'TF_CONFIG needs "task": {{"type": "worker", "index": 0 to {len(workers) - 1}}}, got {task!r}; '
+            f"{expected}"
+        )
+    return config
+
+
+def _mirrored_devices(tf) -> list[str] | None:
+    """All GPUs; without a GPU, the logical CPU devices when ``split_cpu`` made several."""
+    if tf.config.list_physical_devices("GPU"):
+        return None  # MirroredStrategy's own default: every visible GPU
+    cpus = tf.config.list_logical_devices("CPU")
+    return [d.name for d in cpus] if len(cpus) > 1 else None
+
+
+def make_strategy(name: str = "auto"):
+    """The ``tf.distribute`` strategy named by the ``strategy`` parameter, with one line saying which.
+
+    ``auto``: ``MirroredStrategy`` over all GPUs when there are several, else the default strategy (one
+    device, no distribution). ``default``: always the latter. ``mirrored``: ``MirroredStrategy`` over every
+    GPU, or over the logical CPUs ``split_cpu`` made. ``multiworker``: ``MultiWorkerMirroredStrategy``
+    across the processes ``TF_CONFIG`` lists; create it first thing in the program (before other
+    TensorFlow work), and start every worker: each waits for the others.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {name!r}")
+    import tensorflow as tf
+
+    if name == "multiworker":
+        config = read_tf_config()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        workers = len(config["cluster"]["worker"])
+        where = f"worker {config['task']['index']} of {workers}"
+    elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
+        devices = _mirrored_devices(tf)
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
+    else:
+        strategy = tf.distribute.get_strategy()
+        where = "one device, no distribution"
+    replicas = strategy.num_replicas_in_sync
+    print(f"Strategy: {strategy_name(strategy)} ({where}), {replicas} replica{'s' * (replicas != 1)} in sync")
+    return strategy
+
+
+# Class names that differ from the names the API exposes.
+_PUBLIC_NAMES = {
+    "_DefaultDistributionStrategy": "default",
+    "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
+}
+
+
+def strategy_name(strategy) -> str:
+    """``MirroredStrategy``, ``MultiWorkerMirroredStrategy``, or ``default`` for the no-op strategy."""
+    name = type(strategy).__name__
+    return _PUBLIC_NAMES.get(name, name)
+
+
+def global_batch_size(per_replica_batch: int, strategy) -> int:
+    """The batch one training step consumes: each replica's batch times the number of replicas.
+
+    Each replica keeps the work it can do per step (``batch_size`` images), so N replicas take N times as
+    many images per step and an epoch takes N times fewer steps.
+    """
+    if isinstance(per_replica_batch, bool) or not isinstance(per_replica_batch, int) or per_replica_batch < 1:
+        raise ValueError(f"per_replica_batch must be a positive integer, got {per_replica_batch!r}")
+    return per_replica_batch * strategy.num_replicas_in_sync
+
+
+# --- mixed precision ----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def mixed_precision_policy(enabled: bool = True) -> Iterator[str]:
+    """Within the block, new layers compute in float16 and keep float32 weights (``mixed_float16``).
+
+    The previous global policy comes back afterwards, even after an error. With ``enabled=False`` the
+    policy is left as it is. Yields the policy's name. Worth it on GPUs with float16 units (compute
+    capability 7.0 and up); on a CPU it is slower, not faster.
+    """
+    previous = keras.mixed_precision.global_policy()
+    if enabled:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield keras.mixed_precision.global_policy().name
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def build_cnn_for_policy(
+    num_classes: int = 10, input_shape: tuple[int, int, int] = (28, 28, 1)
+) -> keras.Model:
+    """The lesson's CNN for the current dtype policy, with its logits layer always computing in float32.
+
+    Under ``mixed_float16``, ``build_cnn``'s last ``Dense`` would compute in float16 too, and the
+    softmax and cross-entropy on float16 logits lose precision (float16 keeps about 3 significant digits and
+    overflows above 65,504). Here that one layer is rebuilt with ``dtype="float32"``: the hidden layers get
+    float16's speed, the logits and the loss keep float32's range and precision. Same layers, names and
+    parameter count as ``build_cnn``; under the default float32 policy it is ``build_cnn`` itself.
+    """
+    model = build_cnn(num_classes=num_classes, input_shape=input_shape)
+    if model.layers[-1].compute_dtype == "float32":
+        return model
+
+    def clone(layer):
+        config = layer.get_config()
+        if layer is model.layers[-1]:
+            config["dtype"] = "float32"
+        return type(layer).from_config(config)
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
+    """A batch size that keeps the device busy: at least ``GPU_BATCH_SIZE`` (256) on a GPU.
+
+    32 images of 28 x 28 leave most of a GPU's cores idle, and each step also pays a fixed launch cost, so
+    a larger batch trains an epoch several times faster (and float16 tensor cores want large matrices).
+    On a CPU the lesson's batch is already efficient, and smaller batches take more, noisier steps, which
+    helps a small model generalise: ``params_batch`` is kept. A larger batch never gets smaller here. With
+    much larger batches, raise the learning rate too (roughly in proportion), or accuracy per epoch drops.
+    ``on_gpu=None`` looks for a GPU.
+    """
+    if isinstance(params_batch, bool) or not isinstance(params_batch, int) or params_batch < 1:
+        raise ValueError(f"params_batch must be a positive integer, got {params_batch!r}")
+    if on_gpu is None:
+        import tensorflow as tf
+
+        on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    return max(params_batch, GPU_BATCH_SIZE) if on_gpu else params_batch
+
+
+# --- training -----------------------------------------------------------------------------------------
+def train_custom_loop(
+    strategy,
+    model_fn: Callable[[], keras.Model],
+    dataset_arrays: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    global_batch: int,
+    learning_rate: float = 1e-3,
+    seed: int = 42,
+    verbose: bool = True,
+) -> TrainedModel:
+    """Train ``model_fn()`` on ``(x, y)`` with a hand-written training step that works under any strategy.
+
+    Why not ``fit``: under ``MultiWorkerMirroredStrategy``, Keras 3's ``fit`` fails with ``ValueError:
+    Attempt to convert a value (PerReplica...)`` (``MULTIWORKER_FIT_ISSUE``), while this loop trains
+    across workers and leaves identical weights on each. The step is ``fit``'s recipe spelled out: the
+    global batch is split across replicas (``experimental_distribute_dataset``), each replica computes its
+    loss divided by the *global* batch size (``tf.nn.compute_average_loss``), and the Keras optimizer
+    sums the replicas' gradients (all-reduce) before updating. Adam and sparse cross-entropy on logits, as
+    in the lesson; under ``mixed_float16`` the loss is scaled against float16 underflow. The last partial
+    batch of each epoch is dropped so every step's average is over exactly ``global_batch`` images.
+
+    Returns the model and the per-epoch mean ``loss`` and ``accuracy`` (over all replicas).
+    """
+    import tensorflow as tf
+
+    x, y = dataset_arrays
+    if len(x) < global_batch:
+        raise ValueError(f"need at least one global batch ({global_batch} images), got {len(x)}")
+    with strategy.scope():
+        model = model_fn()
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        if model.compute_dtype == "float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+        optimizer.build(model.trainable_variables)
+
+    # The same seed on every worker, so all agree on the order of the global batches.
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed, reshuffle_each_iteration=True)
+    data = data.batch(global_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # Arrays in memory, not files: every worker reads them all and keeps its own share of each batch.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = strategy.experimental_distribute_dataset(data.with_options(options))
+
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            loss = tf.nn.compute_average_loss(loss_fn(labels, logits), global_batch_size=global_batch)
+            scaled = optimizer.scale_loss(loss)  # the loss itself unless loss-scaling
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        predicted = tf.argmax(logits, axis=1, output_type=labels.dtype)
+        return loss, tf.reduce_sum(tf.cast(predicted == labels, tf.float32))
+
+    @tf.function
+    def train_step(batch):
+        loss, correct = strategy.run(replica_step, args=batch)
+        total = tf.distribute.ReduceOp.SUM
+        return strategy.reduce(total, loss, axis=None), strategy.reduce(total, correct, axis=None)
+
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(1, epochs + 1):
+        start, losses, correct, steps = time.monotonic(), 0.0, 0.0, 0
+        for batch in batches:
+            step_loss, step_correct = train_step(batch)
+            losses, correct, steps = losses + float(step_loss), correct + float(step_correct), steps + 1
+        history["loss"].append(losses / steps)
+        history["accuracy"].append(correct / (steps * global_batch))
+        if verbose:
+            print(
+                f"Epoch {epoch}/{epochs} - {steps} steps - loss: {history['loss'][-1]:.4f} - "
+                f"accuracy: {history['accuracy'][-1]:.4f} - {time.monotonic() - start:.1f}s"
+            )
+    metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
+    return TrainedModel(model, history, {**metadata, "global_batch": global_batch, "loop": "custom"})
+
+
+def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
+    """The lesson's training under ``params.strategy`` (and ``params.mixed_precision``).
+
+    ``params.batch_size`` is each replica's batch; the global batch is that times the replicas. The
+    default and mirrored strategies use the lesson's ``fit`` (with the test set as validation data), the
+    model built and compiled inside ``strategy.scope()`` so its variables are mirrored (under
+    ``mixed_float16``, ``compile`` wraps Adam in a ``LossScaleOptimizer`` itself); multiworker uses
+    ``train_custom_loop`` (``fit`` fails there with Keras 3, see ``MULTIWORKER_FIT_ISSUE``).
+    """
+    strategy = make_strategy(params.strategy)  # first: multiworker must start before other TF work
+    batch = global_batch_size(params.batch_size, strategy)
+    with mixed_precision_policy(params.mixed_precision):
+        set_seed(params.seed)
+        if params.strategy == "multiworker":
+            return train_custom_loop(
+                strategy,
+                lambda: build_cnn_for_policy(dataset.num_classes),
+                (dataset.x_train, dataset.y_train),
+                epochs=params.epochs,
+                global_batch=batch,
+                learning_rate=params.learning_rate,
+                seed=params.seed,
+            )
+        with strategy.scope():
+            model = compile_cnn(build_cnn_for_policy(dataset.num_classes), params.learning_rate)
+        history = model.fit(
+            dataset.x_train,
+            dataset.y_train,
+            epochs=params.epochs,
+            batch_size=batch,
+            validation_data=(dataset.x_test, dataset.y_test),
+            verbose=fit_verbosity(),
+        )
+    metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
+    return TrainedModel(model, history.history, {**metadata, "global_batch": batch, "loop": "fit"})
