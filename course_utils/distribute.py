@@ -21,9 +21,9 @@ import numpy as np
 
 from course_utils.data import Dataset
 from course_utils.env import set_seed
-from course_utils.models import build_cnn, compile_cnn
+from course_utils.models import build_cnn
 from course_utils.params import STRATEGIES, CourseParams
-from course_utils.training import TrainedModel, fit_verbosity
+from course_utils.training import TrainedModel, train_model
 
 # The Keras 3 issue that keeps ``model.fit`` from running under MultiWorkerMirroredStrategy (TF 2.21).
 MULTIWORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"
@@ -324,15 +324,8 @@ def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
                 learning_rate=params.learning_rate,
                 seed=params.seed,
             )
-        with strategy.scope():
-            model = compile_cnn(build_cnn_for_policy(dataset.num_classes), params.learning_rate)
-        history = model.fit(
-            dataset.x_train,
-            dataset.y_train,
-            epochs=params.epochs,
-            batch_size=batch,
-            validation_data=(dataset.x_test, dataset.y_test),
-            verbose=fit_verbosity(),
-        )
+        # The course's training helper: fit with resume backups, best checkpoint and TensorBoard logs.
+        trained = train_model(params, dataset, build_cnn_for_policy, strategy=strategy)
     metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
-    return TrainedModel(model, history.history, {**metadata, "global_batch": batch, "loop": "fit"})
+    trained.metadata = {**trained.metadata, **metadata, "global_batch": batch, "loop": "fit"}
+    return trained

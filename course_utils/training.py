@@ -294,11 +294,13 @@ def train_model(
         if not model.built:  # BackupAndRestore restores weights into a built model only
             model.build((None, *dataset.x_train.shape[1:]))
         compile_cnn(model, learning_rate=params.learning_rate)
+    # Under a strategy, batch_size is each replica's share: the global batch grows with the replicas.
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     history = model.fit(
         dataset.x_train,
         dataset.y_train,
         epochs=params.epochs,
-        batch_size=params.batch_size,
+        batch_size=params.batch_size * replicas,
         validation_data=(dataset.x_test, dataset.y_test),
         callbacks=[*training_callbacks(params), *extra_callbacks],
         verbose=fit_verbosity(),
@@ -307,8 +309,15 @@ def train_model(
 
 
 def fit_seed_model(params: CourseParams, dataset: Dataset, *, strategy=None) -> TrainedModel:
-    """The course's CNN trained by ``train_model`` (kept for the notebooks and the runner that call it)."""
-    return train_model(params, dataset, build_cnn, strategy=strategy)
+    """The course's CNN trained as ``params.strategy`` and ``params.mixed_precision`` say.
+
+    Goes through ``course_utils.distribute.train_with_strategy`` unless a strategy is given.
+    """
+    if strategy is not None:
+        return train_model(params, dataset, build_cnn, strategy=strategy)
+    from course_utils.distribute import train_with_strategy  # distribute builds on this module
+
+    return train_with_strategy(params, dataset)
 
 
 # --- saving and loading -----------------------------------------------------------------------------------
