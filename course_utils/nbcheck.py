@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.params import PARAMETER_NAMES
-from course_utils.runner import default_notebooks_dir, find_notebooks
+from course_utils.runner import KERNEL_QUIET, default_notebooks_dir, find_notebooks
 
 CHECK_TAG = "nbval-check-output"
 # Reduced parameters for CI: one epoch on data that never needs the network.
@@ -82,7 +82,12 @@ def refresh_outputs(
             executed = Path(tmp) / notebook.name
             print(f"executing {notebook.name} ...", flush=True)
             papermill.execute_notebook(
-                str(notebook), str(executed), parameters=values, cwd=str(notebook.parent), progress_bar=False
+                str(notebook),
+                str(executed),
+                parameters=values,
+                cwd=str(notebook.parent),
+                progress_bar=False,
+                extra_arguments=KERNEL_QUIET,
             )
             ran = {c.get("id"): c for c in nbformat.read(executed, as_version=4).cells}
             source = nbformat.read(notebook, as_version=4)

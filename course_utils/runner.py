@@ -25,6 +25,7 @@ from course_utils.params import DEFAULTS, check_params
 
 HEADLINE_MIME = "application/x-course-headline+json"
 KERNEL_NAME = "python3"
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 DEFAULT_OUTPUT = "build/course"
 # Passed to every notebook (contract defaults where not given), with artifacts_dir = <output>/artifacts.
 RUN_PARAMETERS = ("epochs", "batch_size", "seed", "dataset", "data_source")
@@ -222,6 +223,8 @@ def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResu
             progress_bar=False,
             log_output=False,
             execution_timeout=plan.timeout,
+            # ipykernel's start-up warning about unencrypted local TCP would print once per notebook.
+            extra_arguments=KERNEL_QUIET,
         )
         result.status = OK
     except PapermillExecutionError as exc:
