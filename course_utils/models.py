@@ -51,10 +51,28 @@ def layer_table(model: keras.Model) -> list[tuple[str, str, tuple, int]]:
 def print_layer_table(model: keras.Model) -> None:
     """A plain-text summary that is the same on every machine (Keras' own summary adapts to the terminal)."""
     rows = layer_table(model)
-    print(f"{'layer':<16}{'kind':<14}{'output shape':<16}{'parameters':>10}")
+    kind_width = max(14, *(len(row[1]) + 2 for row in rows))
+    print(f"{'layer':<16}{'kind':<{kind_width}}{'output shape':<16}{'parameters':>10}")
     for name, kind, shape, count in rows:
-        print(f"{name:<16}{kind:<14}{str(shape):<16}{count:>10,}")
-    print(f"{'total':<46}{sum(r[3] for r in rows):>10,}")
+        print(f"{name:<16}{kind:<{kind_width}}{str(shape):<16}{count:>10,}")
+    print(f"{'total':<{32 + kind_width}}{sum(r[3] for r in rows):>10,}")
+
+
+def count_multiply_adds(model: keras.Model) -> int:
+    """Multiply-adds one image costs in a forward pass: the work behind each prediction.
+
+    A Conv2D output value takes kernel height x width x input channels of them, one per weight it applies;
+    a Dense unit takes one per input. Pooling, flatten and activations are comparisons and are not counted.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw = layer.kernel_size
+            out_h, out_w, filters = layer.output.shape[1:]
+            total += out_h * out_w * filters * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.input.shape[-1] * layer.units
+    return int(total)
 
 
 # --- 07_better_model: the same network with the usual ways to do better ---------------------------------
