@@ -91,6 +91,31 @@ def _tensorflow_available() -> bool:
 # --- callbacks ------------------------------------------------------------------------------------------
 
 
+class _EpochOnly:
+    """Leaves out a Keras callback's per-batch hooks, for callbacks that act once per epoch.
+
+    While any callback has a batch hook, Keras waits for every batch's result before starting the next one
+    (and TensorBoard writes per-batch scalars even when logging per epoch): 5-6% of the throughput here.
+    """
+
+    on_batch_begin = keras.callbacks.Callback.on_batch_begin
+    on_batch_end = keras.callbacks.Callback.on_batch_end
+    on_train_batch_begin = keras.callbacks.Callback.on_train_batch_begin
+    on_train_batch_end = keras.callbacks.Callback.on_train_batch_end
+
+
+class EpochBackupAndRestore(_EpochOnly, keras.callbacks.BackupAndRestore):
+    """Keras' ``BackupAndRestore`` saving once per epoch, without per-batch hooks."""
+
+
+class EpochModelCheckpoint(_EpochOnly, keras.callbacks.ModelCheckpoint):
+    """Keras' ``ModelCheckpoint`` saving once per epoch, without per-batch hooks."""
+
+
+class EpochTensorBoard(_EpochOnly, keras.callbacks.TensorBoard):
+    """Keras' ``TensorBoard`` logging per epoch, without per-batch hooks (no graph, no per-batch scalars)."""
+
+
 def training_callbacks(params: CourseParams) -> list[keras.callbacks.Callback]:
     """Keras' callbacks for the lesson's ``fit``: resume after an interruption, keep the best model, log.
 
@@ -98,16 +123,16 @@ def training_callbacks(params: CourseParams) -> list[keras.callbacks.Callback]:
     ``ModelCheckpoint`` (``best.keras``, best ``val_accuracy``) and, with TensorFlow, ``TensorBoard`` (a new
     folder per run under ``artifacts_dir/logs``). All act once per epoch, so they cost next to nothing.
     """
-    backup = keras.callbacks.BackupAndRestore(
+    backup = EpochBackupAndRestore(
         backup_dir=str(backup_dir(params)), save_freq="epoch", double_checkpoint=True
     )
-    best = keras.callbacks.ModelCheckpoint(
+    best = EpochModelCheckpoint(
         str(best_model_path(params)), monitor="val_accuracy", mode="max", save_best_only=True
     )
     callbacks = [ResumeGuard(params, backup, best), backup, best]
     if _tensorflow_available():  # TensorBoard writes through TensorFlow's summary API
         run = tensorboard_dir(params) / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S-%f")
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run)))
+        callbacks.append(EpochTensorBoard(log_dir=str(run), write_graph=False))
     return callbacks
 
 

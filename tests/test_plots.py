@@ -16,20 +16,10 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
 from course_utils import plots
+from course_utils.data import DATASETS
 
 DIGITS = [str(d) for d in range(10)]
-FASHION = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FASHION = list(DATASETS["fashion_mnist"].class_names)
 ARROW = "\u2192"
 
 
