@@ -406,3 +406,15 @@ def test_training_callbacks_have_no_per_batch_hooks(tmp_path):
     for callback in training_callbacks(check_params(artifacts_dir=str(tmp_path))):
         for hook in ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end"):
             assert getattr(type(callback), hook) is getattr(base, hook), (type(callback).__name__, hook)
+
+
+def test_the_same_parameters_give_the_same_numbers(tmp_path, small_data):
+    runs = []
+    for name in ("first", "second"):
+        params = check_params(epochs=2, batch_size=32, seed=7, artifacts_dir=str(tmp_path / name))
+        runs.append(train_model(params, small_data))
+    assert runs[0].history == runs[1].history
+    for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = train_model(check_params(epochs=2, seed=8, artifacts_dir=str(tmp_path / "other")), small_data)
+    assert other.history != runs[0].history
