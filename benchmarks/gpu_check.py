@@ -14,13 +14,13 @@ import dataclasses
 import json
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import course_utils  # noqa: F401  (first: keeps TensorFlow's C++ start-up log quiet)
 
 # isort: split
 import keras
+from throughput import EpochTimer  # this folder: benchmarks/
 
 from course_utils.data import load_dataset
 from course_utils.distribute import build_cnn_for_policy, mixed_precision_policy, suggested_batch_size
@@ -29,33 +29,19 @@ from course_utils.params import check_params
 from course_utils.training import train_model
 
 
-class EpochSeconds(keras.callbacks.Callback):
-    """Seconds per epoch, validation included."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(round(time.perf_counter() - self._start, 3))
-
-
 def one_run(data, epochs: int, batch_size: int, mixed: bool) -> dict:
     """Train through the course's helper (backups, checkpoint) and evaluate once on the test set."""
     with tempfile.TemporaryDirectory() as artifacts, mixed_precision_policy(mixed):
         params = check_params(
             epochs=epochs, batch_size=batch_size, artifacts_dir=artifacts, mixed_precision=mixed, seed=42
         )
-        timer = EpochSeconds()
+        timer = EpochTimer()
         trained = train_model(params, data, build_cnn_for_policy, extra_callbacks=[timer])
         _, accuracy = trained.model.evaluate(data.x_test, data.y_test, verbose=0, batch_size=1024)
     return {
         "policy": "mixed_float16" if mixed else "float32",
         "batch_size": batch_size,
-        "epoch_seconds": timer.seconds,
+        "epoch_seconds": [round(seconds, 3) for seconds in timer.seconds],
         "test_accuracy": round(float(accuracy), 4),
     }
 
