@@ -14,6 +14,7 @@ import hashlib
 import os
 import struct
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import numpy as np
 
 DATA_SOURCES = ("auto", "offline", "sample", "full")
 DOWNLOAD_TIMEOUT_S = 20.0
+# After a failed download, ``auto`` goes straight to the next source for this long (``full`` always tries).
+DOWNLOAD_RETRY_AFTER_S = 3600
 MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -343,10 +346,34 @@ def _try_download(
         arrays = _read_npz(folder / names[0]) if spec.npz_file else _read_idx_set(folder)
     except (DataUnavailableError, ChecksumError, ValueError, OSError) as exc:
         problems.append(f"No download: {exc}")
+        _remember_download_failure(str(exc))
         return None
-    return _prepare(
-        *arrays, source=f"download from {mirror} (cached in {folder})", spec=spec, origin="download"
-    )
+    _download_failure_marker().unlink(missing_ok=True)
+    source = f"download from {mirror} (cached in {folder})"
+    return _prepare(*arrays, source=source, spec=spec, origin="download", scaled=scaled)
+
+
+def _download_failure_marker() -> Path:
+    return keras_datasets_dir() / ".course-download-failed"
+
+
+def _remember_download_failure(reason: str) -> None:
+    """Note the failure, so ``auto`` does not wait for the network again in every notebook of a run."""
+    try:
+        _download_failure_marker().parent.mkdir(parents=True, exist_ok=True)
+        _download_failure_marker().write_text(reason)
+    except OSError:
+        pass  # a read-only cache: every auto load tries again, which is slower but still correct
+
+
+def _recent_download_failure() -> str | None:
+    """Why the last download failed, if it failed less than ``DOWNLOAD_RETRY_AFTER_S`` ago."""
+    marker = _download_failure_marker()
+    try:
+        age = time.time() - marker.stat().st_mtime
+        return f"{marker.read_text()} ({age / 60:.0f} min ago)" if age < DOWNLOAD_RETRY_AFTER_S else None
+    except OSError:
+        return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -401,9 +428,10 @@ def load_dataset(
 ) -> Dataset:
     """Load ``name`` ("mnist" or "fashion_mnist") as float32 (N, 28, 28, 1) images and integer labels.
 
-    ``data_source``: ``auto`` tries a verified local copy, then a verified download, then (MNIST only) the
-    offline sample; ``offline`` never opens a socket (local copy, then the sample); ``sample`` always uses
-    the offline sample; ``full`` gives the full set or raises ``DataUnavailableError`` saying what to do.
+    ``data_source``: ``auto`` tries a verified local copy, then a verified download (not again within an
+    hour of a failed one), then (MNIST only) the offline sample; ``offline`` never opens a socket (local
+    copy, then the sample); ``sample`` always uses the offline sample; ``full`` gives the full set or raises
+    ``DataUnavailableError`` saying what to do.
     ``seed`` fixes the sample's train/test split. ``scaled=False`` returns the pixels as published (uint8,
     (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
     """
@@ -420,7 +448,10 @@ def load_dataset(
     dataset = None
     if data_source != "sample":
         dataset = _try_local(spec, problems, scaled)
-    if dataset is None and data_source in ("auto", "full"):
+    recent_failure = _recent_download_failure() if data_source == "auto" else None
+    if dataset is None and recent_failure:
+        problems.append(f"No download tried: the last one failed: {recent_failure}.")
+    elif dataset is None and data_source in ("auto", "full"):
         dataset = _try_download(spec, problems, timeout, scaled)
     if dataset is None and data_source != "full" and spec.has_sample:
         dataset = load_sample(seed, scaled)

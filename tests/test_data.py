@@ -288,3 +288,32 @@ def test_unscaled_pixels_are_as_published():
     scaled = load_dataset("mnist", "sample")
     assert raw.x_train.dtype == np.uint8 and raw.x_train.shape == (4000, 28, 28) and raw.x_train.max() == 255
     np.testing.assert_allclose(raw.x_train[..., np.newaxis] / 255.0, scaled.x_train, atol=1e-7)
+
+
+def test_auto_does_not_wait_for_the_network_again_after_a_failed_download(tmp_path, monkeypatch, capsys):
+    silent = socket.socket()  # accepts connections, never answers: each try waits out its time-out
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", f"http://127.0.0.1:{silent.getsockname()[1]}/")
+    try:
+        start = time.monotonic()
+        assert load_dataset("mnist", "auto", download_timeout=1.5).is_sample
+        assert time.monotonic() - start >= 1.5
+        start = time.monotonic()
+        assert load_dataset("mnist", "auto", download_timeout=1.5).is_sample  # no second wait
+        assert time.monotonic() - start < 1.0
+        with pytest.raises(DataUnavailableError, match="did not finish within"):
+            load_dataset("mnist", "full", download_timeout=0.5)  # full always tries
+    finally:
+        silent.close()
+
+
+def test_a_download_is_scaled_or_raw_as_asked(http_server, tmp_path, monkeypatch):
+    root, url = http_server
+    arrays = small_arrays(seed=9)
+    write_npz(root / "mnist.npz", arrays)
+    trust(monkeypatch, "mnist", root, ["mnist.npz"])
+    monkeypatch.setenv("COURSE_DATA_MIRROR", url)
+    raw = load_dataset("mnist", "full", scaled=False)
+    assert raw.origin == "download" and raw.x_train.dtype == np.uint8
+    np.testing.assert_array_equal(raw.x_train, arrays[0])
