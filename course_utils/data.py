@@ -255,12 +255,16 @@ def keras_datasets_dir() -> Path:
     return Path(home) / "datasets"
 
 
+def keras_cache_folder(spec: DatasetSpec) -> Path:
+    """Where Keras caches this dataset's files (``keras_subdir`` "" is the datasets folder itself)."""
+    return keras_datasets_dir() / spec.keras_subdir
+
+
 def _local_folders(spec: DatasetSpec) -> list[tuple[str, Path]]:
     folders = []
     if os.environ.get(spec.env_var):
         folders.append((f"${spec.env_var}", Path(os.environ[spec.env_var]).expanduser()))
-    cache = keras_datasets_dir() / spec.keras_subdir if spec.keras_subdir else keras_datasets_dir()
-    folders.append(("Keras cache", cache))
+    folders.append(("Keras cache", keras_cache_folder(spec)))
     folders.extend(("system package", Path(d)) for d in spec.system_dirs)
     return folders
 
@@ -337,7 +341,7 @@ def _try_download(
 ) -> Dataset | None:
     mirror = os.environ.get("COURSE_DATA_MIRROR", MIRROR)
     names = [spec.npz_file] if spec.npz_file else list(IDX_FILES)
-    folder = keras_datasets_dir() / spec.keras_subdir if spec.keras_subdir else keras_datasets_dir()
+    folder = keras_cache_folder(spec)
     try:
         for name in names:
             download_verified(
@@ -414,7 +418,7 @@ def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True) -> Dataset:
 def _how_to_get(spec: DatasetSpec) -> str:
     first = spec.npz_file or ", ".join(IDX_FILES)
     sums = "; ".join(f"{name}: {values[0]}" for name, values in spec.checksums.items())
-    where = f"${spec.env_var} (a folder) or {keras_datasets_dir() / spec.keras_subdir}"
+    where = f"${spec.env_var} (a folder) or {keras_cache_folder(spec)}"
     extra = " or install the Debian package dataset-fashion-mnist" if spec.system_dirs else ""
     return f"Put {first} in {where}{extra}. Expected SHA-256 -- {sums}."
 

@@ -313,8 +313,8 @@ def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
     strategy = make_strategy(params.strategy)  # first: multiworker must start before other TF work
     batch = global_batch_size(params.batch_size, strategy)
     with mixed_precision_policy(params.mixed_precision):
-        set_seed(params.seed)
         if params.strategy == "multiworker":
+            set_seed(params.seed)  # train_model seeds the fit path itself
             return train_custom_loop(
                 strategy,
                 lambda: build_cnn_for_policy(dataset.num_classes),
