@@ -1,0 +1,160 @@
+"""The exercises of 01_data.ipynb (the data): ``nb01.q1`` and on, with their checkers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from course_utils.exercises.checking import (
+    Exercise,
+    ExerciseSet,
+    Verdict,
+    as_images,
+    as_labels,
+    as_number,
+    as_shape,
+    as_whole_number,
+    is_close,
+    right,
+    wrong,
+)
+
+DIGIT_TO_COUNT = 7
+
+
+def _check_class_count(answer, train_labels) -> Verdict:
+    labels = as_labels(train_labels, "train_labels")
+    counts = np.bincount(labels, minlength=DIGIT_TO_COUNT + 1)
+    truth = int(counts[DIGIT_TO_COUNT])
+    if isinstance(answer, Mapping) or (isinstance(answer, np.ndarray) and answer.size == counts.size > 1):
+        return wrong("You gave the count of every digit; the question wants one of them, the 7s.")
+    if isinstance(answer, np.ndarray) and answer.size == labels.size > 1:
+        return wrong(
+            "That is one value per image (a True/False mask, or the labels themselves). Count the 7s: add "
+            "the mask up with .sum()."
+        )
+    count = as_whole_number(answer, "a count, a whole number")
+    if count == truth:
+        return right(
+            f"There are {truth:,} training images of a 7, {truth / labels.size:.1%} of the training set."
+        )
+    if count == labels.size:
+        return wrong(f"{count:,} is every training image; count only those labelled 7.")
+    others = [str(digit) for digit, n in enumerate(counts) if n == count and digit != DIGIT_TO_COUNT]
+    if others:
+        return wrong(
+            f"{count:,} is the number of {' and '.join(others)}s; the question is about the digit 7."
+        )
+    direction = "too many" if count > truth else "too few"
+    return wrong(f"{count:,} is {direction}: it is not the number of labels equal to 7 in train_labels.")
+
+
+RAW_PIXEL = 51
+
+
+def _check_scaled_pixel(answer) -> Verdict:
+    value = as_number(answer, "a number such as 0.5")
+    truth = RAW_PIXEL / 255
+    if is_close(value, truth, 1e-4):
+        return right(
+            "51 / 255 = 0.2. Every pixel is divided by 255, the largest raw value, so 0 stays 0 and 255 "
+            "becomes exactly 1.0."
+        )
+    known = [
+        (RAW_PIXEL, "51 is the raw value, before scaling. The scaling step divides every pixel by 255."),
+        (
+            RAW_PIXEL / 256,
+            "You divided by 256, the number of possible values. The largest value is 255: dividing by 255 "
+            "maps it to exactly 1.0.",
+        ),
+        (1 - truth, "That is 1 - 51/255: scaling does not invert the picture, dark stays dark."),
+        (RAW_PIXEL / 127.5 - 1, "That maps pixels to [-1, 1]; the course scales them to [0, 1]."),
+        (RAW_PIXEL * 255, "You multiplied by 255; the scaling divides."),
+    ]
+    for value_of_mistake, reason in known:
+        if is_close(value, value_of_mistake, 1e-4):
+            return wrong(reason)
+    if not 0 <= value <= 1:
+        return wrong(f"After scaling every pixel lies between 0 and 1; {value:g} does not.")
+    return wrong(f"{value:g} is not the raw value divided by 255.")
+
+
+def _check_reshaped_shape(answer, test_images) -> Verdict:
+    n = len(as_images(test_images, "test_images"))
+    shape = as_shape(answer)
+    truth = (n, 28, 28, 1)
+    if shape == truth:
+        return right(
+            f"{truth}: {n:,} images of 28 rows, 28 columns and 1 channel (samples, height, width, channels)."
+        )
+    reasons = {
+        (
+            n,
+            28,
+            28,
+        ): "That is the shape before the reshape: the channel axis (1, for grey) is missing at the end.",
+        (28, 28, 1): "That is one image's shape. test_images holds many; the first axis counts them.",
+        (n, 1, 28, 28): "That puts the channels first. Keras, and this course, put them last: (samples, "
+        "height, width, channels).",
+        (
+            n,
+            784,
+        ): "That is each image flattened into one row of 784 values; reshape(-1, 28, 28, 1) keeps the grid.",
+        (
+            -1,
+            28,
+            28,
+            1,
+        ): "-1 is what you write in reshape to let NumPy work the number out; the shape holds the actual "
+        "number of test images.",
+        (
+            None,
+            28,
+            28,
+            1,
+        ): "None stands for 'any number of images' in a model summary; the array has a definite number of "
+        "test images.",
+    }
+    if shape in reasons:
+        return wrong(reasons[shape])
+    if shape[1:] == (28, 28, 1) and len(shape) == 4:
+        return wrong(
+            f"The last three are right. The first counts the test images, and there are not {shape[0]:,}."
+        )
+    return wrong(f"{shape} is not it: think (samples, height, width, channels).")
+
+
+nb01 = ExerciseSet(
+    "nb01",
+    "01_data.ipynb",
+    Exercise(
+        "Count the 7s",
+        "How many training images show the digit 7? Compute it from `train_labels` with NumPy.",
+        _check_class_count,
+        hint="`train_labels == 7` is a True/False array, one per image. What does `.sum()` do to it? "
+        "(`np.bincount` above counts every digit at once, too.)",
+        solution="`answer = int((train_labels == 7).sum())`, or `np.bincount(train_labels)[7]`. The "
+        "number depends on the data: 400 on the offline sample, 6,265 on full MNIST.",
+        usage="check(answer, train_labels)",
+    ),
+    Exercise(
+        "The scaling step",
+        "A pixel's raw value is 51. What is its value after the scaling step of this notebook?",
+        _check_scaled_pixel,
+        hint="The scaling step divides by one number, chosen so that the brightest possible pixel becomes "
+        "1.0.",
+        solution="`answer = 51 / 255`, which is 0.2. Dividing by 255 maps the raw range 0..255 onto 0..1.",
+    ),
+    Exercise(
+        "The shape after the reshape",
+        "What is the shape of `test_images` now, after `reshape(-1, 28, 28, 1)`? Write it as a tuple, "
+        "working it out from what you know rather than printing it.",
+        _check_reshaped_shape,
+        hint="The reshape keeps the number of images (that is what `-1` asks for) and gives each one "
+        "(height, width, channels).",
+        solution="`answer = (len(test_images), 28, 28, 1)`: 1,000 images on the offline sample, 10,000 on "
+        "full MNIST, each 28 x 28 with 1 channel. `test_images.shape` confirms it.",
+        usage="check(answer, test_images)",
+    ),
+)
