@@ -153,23 +153,6 @@ def cosine_learning_rate(
     return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps, alpha=floor)
 
 
-def compile_improved_cnn(
-    model: keras.Model, learning_rate: float = 1e-3, total_steps: int = 1000
-) -> keras.Model:
-    """Compile like ``compile_cnn`` (Adam, cross-entropy on logits, accuracy), with a cosine schedule."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=cosine_learning_rate(learning_rate, total_steps)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def current_learning_rate(model: keras.Model) -> float:
-    """The learning rate the compiled model's optimizer uses for its next step, as a Python float."""
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
 def print_comparison_table(results: dict[str, dict[str, float | int]]) -> None:
     """Rows of named figures as an aligned plain-text table: ``{model: {column: value}}``.
 
