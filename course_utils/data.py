@@ -307,6 +307,8 @@ def _read_course_npz(path: Path, spec: DatasetSpec) -> tuple[np.ndarray, ...]:
     """The course's cache of converted arrays, used only when every array carries its published hash."""
     with np.load(path, allow_pickle=False) as f:
         arrays = {name: f[name] for name in ("x_train", "y_train", "x_test", "y_test")}
+    if any(array.dtype != np.uint8 for array in arrays.values()):
+        raise ChecksumError(f"{path}: not the course's uint8 arrays; left untouched and not used")
     verify_arrays(path, arrays, spec.array_sha256)
     return tuple(arrays.values())
 
@@ -330,9 +332,12 @@ def _cache_course_npz(arrays: dict[str, np.ndarray], spec: DatasetSpec) -> None:
         if dest.exists():
             return
         handle, partial = tempfile.mkstemp(prefix=dest.name, suffix=".part", dir=dest.parent)
-        with os.fdopen(handle, "wb") as out:
-            np.savez_compressed(out, **arrays)
-        os.replace(partial, dest)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez_compressed(out, **arrays)
+            os.replace(partial, dest)
+        finally:
+            Path(partial).unlink(missing_ok=True)
     except OSError as exc:
         print(f"Note: could not cache the converted arrays in {dest} ({exc}); the next load converts again.")
 

