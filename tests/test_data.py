@@ -475,7 +475,7 @@ def test_fetch_data_says_which_source_serves_each_dataset(tmp_path, monkeypatch,
 
     assert main(["fetch-data"]) == 0
     out = capsys.readouterr().out
-    summary = out[out.index("Which source now serves each dataset:") :]
+    summary = out[out.index("Which source now serves each dataset (without network):") :]
     assert f"MNIST          local copy ($MNIST_DATA_DIR) {folder / 'mnist.npz'}" in summary
     assert "Fashion-MNIST  the offline sample: 5,000 real Fashion-MNIST images" in summary
     assert "No full copy reachable" in out and "No download" in out
