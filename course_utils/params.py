@@ -66,11 +66,6 @@ def check_params(**values) -> CourseParams:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {params.dataset!r}")
     if params.data_source not in DATA_SOURCES:
         raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {params.data_source!r}")
-    if params.data_source == "sample" and not DATASETS[params.dataset].has_sample:
-        raise ValueError(
-            f"data_source 'sample' exists only for mnist, got it with dataset {params.dataset!r}; "
-            "use 'offline' or 'auto'"
-        )
     if not isinstance(params.artifacts_dir, str) or not params.artifacts_dir.strip():
         raise ValueError(f"artifacts_dir must be a non-empty folder path, got {params.artifacts_dir!r}")
     artifacts = Path(params.artifacts_dir).expanduser()

@@ -455,12 +455,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     refresh.add_argument("--only", action="append", metavar="LIST", help="refresh only these notebooks")
+    commands.add_parser(
+        "fetch-data", help="fetch what is reachable of each dataset; say which source serves it"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils``; returns the exit status (0 ok, 1 failed, 2 bad options)."""
     args = build_parser().parse_args(argv)
+    if args.command == "fetch-data":
+        return course_utils.data.fetch_data()
     if args.command != "run":
         from course_utils import nbcheck
 

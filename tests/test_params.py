@@ -63,9 +63,9 @@ def test_bad_values_name_the_parameter_value_and_what_is_allowed(name, value, al
     assert message.startswith(f"{name} must be") and allowed in message and repr(value) in message
 
 
-def test_sample_only_exists_for_mnist():
-    with pytest.raises(ValueError, match="data_source 'sample' exists only for mnist"):
-        check_params(dataset="fashion_mnist", data_source="sample")
+def test_sample_exists_for_every_dataset():
+    for dataset in ("mnist", "fashion_mnist"):
+        assert check_params(dataset=dataset, data_source="sample").data_source == "sample"
 
 
 def test_artifacts_dir_that_is_a_file_is_refused(tmp_path):
