@@ -208,7 +208,8 @@ def lock_artifacts(folder: str | os.PathLike) -> bool:
                 with contextlib.suppress(OSError):
                     os.close(fd)
                 raise
-            if not _held_locks:
+            if not _held_locks:  # at exit: remove the lock files (the locks themselves go with the process)
+                atexit.unregister(_unlock_all)
                 atexit.register(_unlock_all)
             _held_locks[key] = fd
             return True
@@ -222,7 +223,7 @@ def unlock_artifacts(folder: str | os.PathLike) -> None:
         if fd is None:
             return
         with contextlib.suppress(OSError):
-            os.unlink(key / LOCK_FILE)  # first: a process waiting on this file then sees it is gone
+            os.unlink(key / LOCK_FILE)  # first: a process that opened it meanwhile then sees it is gone
         with contextlib.suppress(OSError):
             os.close(fd)
 

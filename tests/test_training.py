@@ -29,6 +29,7 @@ from course_utils.training import (
     RUN_FILE,
     SAVED_SET,
     ArtifactError,
+    ReleaseArtifactsLock,
     ResumeGuard,
     backup_dir,
     best_model_path,
@@ -126,13 +127,14 @@ def interrupted_run(params, data, at_epoch):
 
 def test_training_callbacks_back_up_each_epoch_and_keep_the_best_model(tmp_path):
     params = course_params(tmp_path)
-    guard, backup, best, board = training_callbacks(params)
+    guard, backup, best, board, release = training_callbacks(params)
     assert isinstance(guard, ResumeGuard) and guard.folder == backup_dir(params) == tmp_path / "backup"
     assert isinstance(backup, keras.callbacks.BackupAndRestore) and backup.save_freq == "epoch"
     assert backup.backup_dir == str(tmp_path / "backup")
     assert isinstance(best, keras.callbacks.ModelCheckpoint) and best.filepath == str(tmp_path / "best.keras")
     assert (best.monitor, best.mode, best.save_best_only) == ("val_accuracy", "max", True)
     assert isinstance(board, keras.callbacks.TensorBoard)
+    assert isinstance(release, ReleaseArtifactsLock)  # last: the lock goes after the backup is removed
     # Per-epoch work only: nothing of ours runs after every batch.
     assert all(
         getattr(ResumeGuard, hook) is getattr(keras.callbacks.Callback, hook)
@@ -524,7 +526,9 @@ class Killed(BaseException):
 def new_set(params, small_data):
     """A model other than ``saved``'s (other weights), with a two-epoch history and accuracy 0.99."""
     keras.utils.set_random_seed(3)
-    return new_model(params), {"loss": [9.0, 8.0]}, 0.99
+    model = new_model(params)
+    model.optimizer.build(model.trainable_variables)  # saved with its optimizer's state, as after fit
+    return model, {"loss": [9.0, 8.0]}, 0.99
 
 
 def which_set(trained, old, new_weights) -> str:
