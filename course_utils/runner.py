@@ -109,10 +109,6 @@ class RunInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-# Set by the runner's signal handler: tells the kernel manager that a shutdown is an interruption.
-_STOP_REQUESTED = threading.Event()
-
-
 def _leading_number(stem: str) -> int | None:
     match = re.match(r"\d+", stem)
     return int(match.group()) if match else None
@@ -294,7 +290,6 @@ def execute_plan(plan: RunPlan) -> list[NotebookResult]:
     converted: set[str] = set()
     total = len(plan.notebooks)
     status = RUNNING
-    _STOP_REQUESTED.clear()
     _write_summary(plan, results, converted, status)
     try:
         with _signals_raise_run_interrupted():
@@ -387,7 +382,6 @@ def _signals_raise_run_interrupted() -> Iterator[None]:
         return
 
     def handler(signum, frame):
-        _STOP_REQUESTED.set()
         raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
