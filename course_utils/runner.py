@@ -76,7 +76,7 @@ def record_headline(name: str, value, data=None, params=None) -> None:
 
 
 def format_headline(value) -> str:
-    """A headline value as shown on the index: floats in [0, 1] as percentages with 2 decimals."""
+    """A headline value as shown on the index: fractions (-1 to 1) as percentages with 2 decimals."""
     return floors.format_value(value)
 
 

@@ -240,10 +240,12 @@ def test_index_shows_learning_floors_only_at_cis_parameters():
     failed = {"name": "05_prediction.ipynb", "status": "failed", "seconds": 1.0, "html": None, "data": None}
     failed |= {"error": "ValueError: " + "x" * 300 + " <b>", "headlines": [], "headline": None}
     summary = {"date": "2026-11-28T10:00:00+00:00", "course_utils_version": "0.1.0", "lesson_epochs": 10}
-    summary |= {"parameters": {"epochs": 1, "data_source": "offline"}, "notebooks_dir": "/nb"}
+    parameters = {"epochs": 1, "dataset": "mnist", "data_source": "offline"}
+    summary |= {"parameters": parameters, "notebooks_dir": "/nb"}
     index = render_index(summary | {"notebooks": [row, failed]})
-    assert f'<span class="above">{above["floor"]["text"]}: above</span>' in index
-    assert f'<span class="below">{below["floor"]["text"]}: BELOW THE FLOOR</span>' in index
+    assert f'<span class="above">floor {above["floor"]["text"]}: above</span>' in index
+    assert f'<span class="below">floor {below["floor"]["text"]}: BELOW THE FLOOR</span>' in index
+    assert "Data asked for: <code>mnist</code> from\n<code>offline</code>" in index
     assert "the 1,000-image MNIST sample test set<br>the 1,000-image MNIST sample test set" in index
     assert 'href="04%20compile%20fit.html"' in index
     assert "trained for 1 epoch, fewer than the lesson's" in index
