@@ -85,6 +85,16 @@ def test_floor_row_is_set_from_three_measurements_and_matches_ci(row):
         assert row.floor >= 0, "the improved model must beat the seed model"
 
 
+def test_prepare_ci_gives_each_notebook_its_own_ci_epochs(tmp_path):
+    prepared = {path.stem: path for path in prepare_ci_notebooks(tmp_path, notebooks_dir=NOTEBOOKS)}
+    for stem in ("04_compile_fit", "07_better_model"):
+        nb = nbformat.read(prepared[stem], as_version=4)
+        [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert f"epochs = {ci_parameters(stem)['epochs']}\n" in injected.source
+        assert 'data_source = "offline"' in injected.source
+    assert ci_parameters("07_better_model")["epochs"] == 3 and ci_parameters("04_compile_fit")["epochs"] == 1
+
+
 def test_ci_epochs_above_one_are_said_in_the_table():
     for row in read_floors():
         if row.epochs != 1:
