@@ -666,3 +666,16 @@ def fetch_data() -> int:
             source = load_dataset(name, "offline", scaled=False).source
         print(f"  {spec.title:<14} {source}")
     return 0
+
+
+def describe_test_data(dataset: Dataset) -> str:
+    """The test data a figure is measured on, in words, for printing next to the figure.
+
+    "the 1,000-image MNIST sample test set" for a shipped sample, "the 10,000 MNIST test images" for a full
+    set.
+    """
+    spec = DATASETS.get(dataset.name)
+    title = spec.title if spec is not None else dataset.name
+    if dataset.is_sample:
+        return f"the {len(dataset.x_test):,}-image {title} sample test set"
+    return f"the {len(dataset.x_test):,} {title} test images"

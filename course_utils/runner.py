@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as _dt
-import html
 import json
 import math
 import os
@@ -24,10 +23,10 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import course_utils
-from course_utils.data import DATA_SOURCES, DATASETS
+from course_utils import floors
+from course_utils.data import DATA_SOURCES, DATASETS, Dataset, describe_test_data
 from course_utils.params import DEFAULTS, PARAMETER_NAMES, STRATEGIES, check_params, folder_write_problem
 
 HEADLINE_MIME = "application/x-course-headline+json"
@@ -49,11 +48,14 @@ def default_notebooks_dir() -> Path:
     return Path(course_utils.__file__).resolve().parents[1] / "notebooks"
 
 
-def record_headline(name: str, value) -> None:
-    """Record a notebook's key figure (e.g. test accuracy) for the runner's index page.
+def record_headline(name: str, value, data=None, params=None) -> None:
+    """Record a notebook's key figure, and the data it was measured on, for the runner's index and CI.
 
-    Published as an invisible display output of type ``HEADLINE_MIME``, which the runner reads back from the
-    executed notebook; outside IPython it does nothing.
+    ``data`` is the ``Dataset`` whose test set gave the figure, or words naming other data; ``params`` the
+    notebook's checked parameters. Prints the figure with its data; under IPython it also publishes an
+    invisible display output of type ``HEADLINE_MIME``, which the runner reads back from the executed
+    notebook. When ``COURSE_HEADLINES_FILE`` is set (``make test``), the figure, its notebook and parameters
+    are appended to that file for the learning floors check (``course_utils.floors``).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"headline name must be a non-empty string, got {name!r}")
@@ -61,6 +63,19 @@ def record_headline(name: str, value) -> None:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise TypeError(f"headline value must be a number or a string, got {type(value).__name__}")
+    if data is None or isinstance(data, str):
+        on, dataset = data, getattr(params, "dataset", None)
+    elif isinstance(data, Dataset):
+        on, dataset = describe_test_data(data), data.name
+    else:
+        raise TypeError(f"headline data must be a Dataset or a string, got {type(data).__name__}")
+    record = floors.headline_record(
+        name, value, on, dataset, params, notebook=os.environ.get(floors.NOTEBOOK_VARIABLE) or None
+    )
+    headlines_file = os.environ.get(floors.HEADLINES_FILE_VARIABLE)
+    if headlines_file:
+        floors.append_headline(record, headlines_file)
+    print(f"{name}: {format_headline(value)}" + (f" on {on}" if on else ""))
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -68,14 +83,12 @@ def record_headline(name: str, value) -> None:
         return
     if get_ipython() is None:  # plain Python: IPython's display() would print the dict
         return
-    display({HEADLINE_MIME: {"name": name, "value": value}}, raw=True)
+    display({HEADLINE_MIME: record}, raw=True)
 
 
 def format_headline(value) -> str:
-    """A headline value as shown on the index: floats in [0, 1] as percentages with 2 decimals."""
-    if isinstance(value, float):
-        return f"{value:.2%}" if 0 <= value <= 1 else f"{value:.4g}"
-    return str(value)
+    """A headline value as shown on the index: fractions (-1 to 1) as percentages with 2 decimals."""
+    return floors.format_value(value)
 
 
 @dataclasses.dataclass
@@ -591,16 +604,22 @@ def _running_cell(executed: Path) -> str:
     return f" at cell index {index}: {_first_line(cell.source)}"
 
 
-def _read_headline(executed: Path) -> dict | None:
-    """The last headline a notebook recorded, found in its code cells' display outputs."""
+def _read_headlines(executed: Path) -> list[dict]:
+    """Every headline a notebook recorded, in order, found in its code cells' display outputs."""
     nb = _read_notebook(executed)
-    headline = None
+    headlines = []
     for cell in nb.cells if nb else []:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {}).get(HEADLINE_MIME)
             if isinstance(data, Mapping) and "name" in data and "value" in data:
-                headline = {"name": data["name"], "value": data["value"]}
-    return headline
+                headlines.append(dict(data))
+    return headlines
+
+
+def _read_headline(executed: Path) -> dict | None:
+    """The last headline a notebook recorded: its main figure."""
+    headlines = _read_headlines(executed)
+    return headlines[-1] if headlines else None
 
 
 def _write_html(executed: Path) -> bool:
@@ -625,20 +644,44 @@ def _write_html(executed: Path) -> bool:
     return True
 
 
+def _headline_row(headline: Mapping, notebook: str, table: list[floors.Floor]) -> dict:
+    """A recorded figure for the index: its text, and its learning floor where it was measured at CI's
+    parameters."""
+    row = {**headline, "text": format_headline(headline["value"])}
+    floor = floors.floor_for({**headline, "notebook": notebook}, table)
+    row["floor"] = None
+    if floor is not None:
+        value, measured = headline["value"], floor.floor is not None
+        row["floor"] = {
+            "value": floor.floor,
+            "text": format_headline(floor.floor) if measured else None,
+            "measured": [format_headline(v) for v in floor.measured],
+            "passed": isinstance(value, (int, float)) and value >= floor.floor if measured else None,
+            "note": floor.note,
+        }
+    return row
+
+
 def _summary(plan: RunPlan, results: list[NotebookResult], converted: set[str]) -> dict:
     """The run as plain data: what summary.json holds and index.html shows."""
+    table = floors.read_floors()
     rows = []
     for result in results:
         row = dataclasses.asdict(result)
         row["seconds"] = None if result.seconds is None else round(result.seconds, 2)
-        if result.headline is not None:
-            row["headline"] = {**result.headline, "text": format_headline(result.headline["value"])}
+        recorded = _read_headlines(plan.output / result.name) if result.status != NOT_RUN else []
+        if not recorded and result.headline is not None:
+            recorded = [result.headline]
+        row["headlines"] = [_headline_row(h, Path(result.name).stem, table) for h in recorded]
+        row["headline"] = row["headlines"][-1] if row["headlines"] else None
+        row["data"] = row["headline"].get("on") if row["headline"] else None
         row["html"] = Path(result.name).with_suffix(".html").name if result.name in converted else None
         rows.append(row)
     return {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "course_utils_version": course_utils.__version__,
         "parameters": plan.parameters,
+        "lesson_epochs": DEFAULTS.epochs,
         "notebooks_dir": str(plan.notebooks_dir),
         "notebooks": rows,
     }
@@ -656,63 +699,17 @@ def _write_summary(
 
 
 def render_index(summary: dict) -> str:
-    """The index page for a run summary (as in summary.json); every value is HTML-escaped."""
-    e = html.escape
-    run_status = summary.get("status", OK)
-    partial = " (a partial run: only the notebooks below)" if summary.get("partial") else ""
-    params = "".join(
-        f"<tr><th>{e(name)}</th><td><code>{e(str(value))}</code></td></tr>"
-        for name, value in summary["parameters"].items()
+    """The index page for a run summary (as in summary.json): ``templates/index.html.j2``, autoescaped."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    rows = []
-    for row in summary["notebooks"]:
-        name = e(row["name"])
-        cell = f'<a href="{e(quote(row["html"]))}">{name}</a>' if row["html"] else name
-        seconds = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
-        headline = row["headline"]
-        figure = f"{e(str(headline['name']))}: {e(headline['text'])}" if headline else ""
-        status = row["status"]
-        rows.append(
-            f'<tr><td>{cell}</td><td class="{e(status.replace(" ", "-"))}">{e(status)}</td>'
-            f'<td class="num">{seconds}</td><td>{figure}</td></tr>'
-        )
-    errors = "".join(
-        f"<h2>{e(row['name'])} failed</h2><pre>{e(row['error'])}</pre>"
-        for row in summary["notebooks"]
-        if row["error"]
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Course run {e(summary["date"])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.8em; text-align: left; }}
-td.num {{ text-align: right; }}
-.ok {{ color: #176f2c; }} .failed, .interrupted {{ color: #b00020; font-weight: bold; }}
-.not-run {{ color: #777; }} .running {{ color: #8a5a00; }}
-</style>
-</head>
-<body>
-<h1>Course run</h1>
-<p>Run status: <strong class="run {e(run_status)}">{e(run_status)}</strong>{e(partial)}</p>
-<p>Run on {e(summary["date"])} with course_utils {e(summary["course_utils_version"])},
-from <code>{e(summary["notebooks_dir"])}</code>.</p>
-<h2>Parameters</h2>
-<table>{params}</table>
-<h2>Notebooks</h2>
-<table>
-<thead><tr><th>Notebook</th><th>Status</th><th>Time (s)</th><th>Headline</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-{errors}
-</body>
-</html>
-"""
+    template = environment.get_template("index.html.j2")
+    return template.render(summary=summary, floors_file=floors.FLOORS_FILE.name)
 
 
 def _timeout_argument(text: str) -> int:

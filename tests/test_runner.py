@@ -20,20 +20,25 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
+from course_utils import floors
+from course_utils.data import Dataset, describe_test_data
 from course_utils.params import DEFAULTS, PARAMETER_NAMES
 from course_utils.runner import (
     HEADLINE_MIME,
     MARKER,
     RUN_PARAMETERS,
     EpochEcho,
+    _headline_row,
     build_parser,
     find_notebooks,
     format_headline,
     main,
     plan_run,
     record_headline,
+    render_index,
     run_course,
     run_params,
 )
@@ -71,7 +76,8 @@ def course(tmp_path_factory) -> Path:
         CHECK_CELL,
         '(params.artifacts_path / "first.txt").write_text(f"epochs={params.epochs}")',
         "from course_utils.runner import record_headline\n"
-        'record_headline("test accuracy", 0.25)\nrecord_headline("test accuracy", 0.5)',
+        'record_headline("train accuracy", 0.25, "the <tiny> set", params)\n'
+        'record_headline("test accuracy", 0.5, "the <tiny> set", params)',
     )
     _write_notebook(folder, "02_second", 'print("second", epochs)')
     return folder
@@ -102,7 +108,9 @@ def test_run_course_executes_notebooks_with_injected_parameters(course_run):
     output, results = course_run
     assert [(r.name, r.status) for r in results] == [("01_first.ipynb", "ok"), ("02_second.ipynb", "ok")]
     assert all(r.seconds > 0 and r.error is None for r in results)
-    assert results[0].headline == {"name": "test accuracy", "value": 0.5}  # the last one recorded
+    headline = results[0].headline  # the last one recorded, with its data and parameters
+    assert (headline["name"], headline["value"], headline["on"]) == ("test accuracy", 0.5, "the <tiny> set")
+    assert (headline["dataset"], headline["epochs"], headline["data_source"]) == ("mnist", 2, "auto")
     assert results[1].headline is None
     for result in results:
         nb = nbformat.read(output / result.name, as_version=4)
@@ -119,8 +127,11 @@ def test_index_and_summary(course_run):
         assert (output / f"{stem}.html").is_file()
         assert f'href="{stem}.html"' in index
     assert index.count('class="ok">ok<') == 2
-    assert "test accuracy: 50.00%" in index
+    assert "train accuracy: 25.00%<br>test accuracy: 50.00%" in index
+    assert "the &lt;tiny&gt; set" in index  # the data beside each figure, escaped
     assert "course_utils 0.1.0" in index and "<code>2</code>" in index  # version and epochs=2
+    assert "trained for 2 epochs, fewer than the lesson's\n10: its figures are not comparable" in index
+    assert "none at these parameters" in index  # no learning floor: not CI's parameters
 
     summary = json.loads((output / "summary.json").read_text())
     assert summary["parameters"]["epochs"] == 2
@@ -128,8 +139,11 @@ def test_index_and_summary(course_run):
     assert summary["parameters"]["artifacts_dir"] == str(output / "artifacts")
     first, second = summary["notebooks"]
     assert first["status"] == "ok" and first["html"] == "01_first.html"
-    assert first["headline"] == {"name": "test accuracy", "value": 0.5, "text": "50.00%"}
-    assert second["headline"] is None and second["error"] is None
+    assert [h["name"] for h in first["headlines"]] == ["train accuracy", "test accuracy"]
+    assert first["headline"]["text"] == "50.00%" and first["headline"]["on"] == "the <tiny> set"
+    assert first["data"] == "the <tiny> set" and first["headline"]["floor"] is None
+    assert summary["lesson_epochs"] == 10
+    assert second["headline"] is None and second["headlines"] == [] and second["error"] is None
 
 
 def test_failure_stops_the_run_and_names_notebook_cell_and_error(failing_course, tmp_path, capsys):
@@ -158,7 +172,7 @@ def test_failure_stops_the_run_and_names_notebook_cell_and_error(failing_course,
     assert [row["status"] for row in summary["notebooks"]] == ["failed", "not run"]
     assert summary["notebooks"][1]["html"] is None
     index = (tmp_path / "index.html").read_text()
-    assert 'class="not-run">not run<' in index and "&quot;boom at epoch %d&quot;" in index
+    assert 'class="not-run">not run<' in index and "&#34;boom at epoch %d&#34;" in index
 
 
 @pytest.mark.parametrize(
@@ -200,11 +214,76 @@ def test_only_matches_numbers_and_stems(course):
         find_notebooks(course, ["01,9", "02_seconds"])
 
 
-def test_record_headline_outside_ipython_prints_nothing(capsys):
-    record_headline("test accuracy", 0.9712)
-    assert capsys.readouterr() == ("", "")
+def test_record_headline_outside_ipython_prints_the_figure_with_its_data(capsys, monkeypatch):
+    monkeypatch.delenv(floors.HEADLINES_FILE_VARIABLE, raising=False)
+    record_headline("test accuracy", 0.9712, _dataset(origin="sample", test_size=1000))
+    record_headline("sample digits right", 0.9375, "the 16 digit images shipped with the course")
+    record_headline("steps", 3)
+    assert capsys.readouterr() == (
+        "test accuracy: 97.12% on the 1,000-image MNIST sample test set\n"
+        "sample digits right: 93.75% on the 16 digit images shipped with the course\n"
+        "steps: 3\n",
+        "",
+    )
     with pytest.raises(TypeError):
         record_headline("test accuracy", [0.9])
+
+
+def _dataset(name="mnist", origin="local", test_size=10) -> Dataset:
+    images = np.zeros((test_size, 28, 28, 1), "float32")
+    labels = np.zeros(test_size, "int64")
+    return Dataset(images, labels, images, labels, "test", ("x",) * 10, name, origin)
+
+
+def test_describe_test_data_names_the_data_its_size_and_whether_it_is_a_sample():
+    assert describe_test_data(_dataset(origin="sample", test_size=1000)) == (
+        "the 1,000-image MNIST sample test set"
+    )
+    assert describe_test_data(_dataset(test_size=10_000)) == "the 10,000 MNIST test images"
+    assert describe_test_data(_dataset(origin="download", test_size=10_000)) == "the 10,000 MNIST test images"
+    assert describe_test_data(_dataset("fashion_mnist", "sample", 1000)) == (
+        "the 1,000-image Fashion-MNIST sample test set"
+    )
+    assert describe_test_data(_dataset("fashion_mnist", test_size=10_000)) == (
+        "the 10,000 Fashion-MNIST test images"
+    )
+
+
+def _ci_headline(value, **changes) -> dict:
+    headline = {"name": "test accuracy", "value": value, "on": "the 1,000-image MNIST sample test set"}
+    headline |= {"dataset": "mnist", "data_source": "offline", "epochs": 1, "batch_size": 32, "seed": 42}
+    return headline | {"learning_rate": 0.001} | changes
+
+
+def test_index_shows_learning_floors_only_at_cis_parameters():
+    table = [f for f in floors.read_floors() if (f.notebook, f.figure) == ("04_compile_fit", "test accuracy")]
+    [floor] = table
+    above = _headline_row(_ci_headline(floor.floor + 0.01), "04_compile_fit", table)
+    below = _headline_row(_ci_headline(0.1), "04_compile_fit", table)
+    assert above["floor"]["passed"] is True and below["floor"]["passed"] is False
+    assert below["floor"]["text"] == floors.format_value(floor.floor)
+    assert _headline_row(_ci_headline(0.1, epochs=10), "04_compile_fit", table)["floor"] is None
+    assert _headline_row(_ci_headline(0.1, batch_size=64), "04_compile_fit", table)["floor"] is None
+    assert _headline_row(_ci_headline(0.1), "05_prediction", table)["floor"] is None
+
+    row = {"name": "04_compile_fit.ipynb", "status": "ok", "seconds": 9.0, "html": "04 compile fit.html"}
+    row |= {"error": None, "headlines": [above, below], "headline": below, "data": below["on"]}
+    failed = {"name": "05_prediction.ipynb", "status": "failed", "seconds": 1.0, "html": None, "data": None}
+    failed |= {"error": "ValueError: " + "x" * 300 + " <b>", "headlines": [], "headline": None}
+    summary = {"date": "2026-11-28T10:00:00+00:00", "course_utils_version": "0.1.0", "lesson_epochs": 10}
+    parameters = {"epochs": 1, "dataset": "mnist", "data_source": "offline"}
+    summary |= {"parameters": parameters, "notebooks_dir": "/nb"}
+    index = render_index(summary | {"notebooks": [row, failed]})
+    assert f'<span class="above">floor {above["floor"]["text"]}: above</span>' in index
+    assert f'<span class="below">floor {below["floor"]["text"]}: BELOW THE FLOOR</span>' in index
+    assert "Data asked for: <code>mnist</code> from\n<code>offline</code>" in index
+    assert "the 1,000-image MNIST sample test set<br>the 1,000-image MNIST sample test set" in index
+    assert 'href="04%20compile%20fit.html"' in index
+    assert "trained for 1 epoch, fewer than the lesson's" in index
+    assert "pre { white-space: pre-wrap;" in index  # long failure text wraps
+    assert "x" * 300 + " &lt;b&gt;</pre>" in index
+    ten = render_index(summary | {"parameters": {"epochs": 10}, "notebooks": [row]})
+    assert "not comparable" not in ten
 
 
 def test_format_headline():
