@@ -270,6 +270,7 @@ def test_a_killed_training_process_finishes_only_the_remaining_epochs_when_rerun
             first.wait()
     assert first.returncode == -signal.SIGKILL
     assert not (tmp_path / MODEL_FILE).exists()
+    assert (tmp_path / LOCK_FILE).exists()  # the killed run's lock file is left behind; it must not block
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
 
