@@ -447,6 +447,11 @@ def test_a_backup_folder_the_course_did_not_write_is_left_alone(tmp_path, small_
     assert (theirs / "important.txt").read_text() == "my notes"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("backup-")]  # nothing set aside either
 
+    for path in theirs.iterdir():  # an empty folder holds nothing to lose: training uses it
+        path.unlink()
+    _, epochs_run = fit(new_model(params), params, small_data)
+    assert epochs_run == [0]
+
 
 def test_set_aside_backups_never_replace_one_another(tmp_path, small_data, capsys):
     theirs = tmp_path / "backup-abandoned"  # a folder of the user's, with the old unnumbered name
