@@ -392,6 +392,8 @@ class ResumeGuard(keras.callbacks.Callback):
         """A ``backup`` the course did not make (no ``BACKUP_MARKER``) is never used, moved or deleted."""
         if not os.path.lexists(self.folder) or (self.folder / BACKUP_MARKER).is_file():
             return
+        if self.folder.is_dir() and not self.folder.is_symlink() and not any(self.folder.iterdir()):
+            return  # empty (a run killed before it wrote the marker, say): nothing in it to lose
         raise ArtifactError(
             f"{self.folder} exists but was not made by course_utils (it has no {BACKUP_MARKER} file), so "
             "training will not resume from it, move it or delete it. Rename or move that folder (or use "
