@@ -8,7 +8,7 @@ EPOCHS ?= 10
 DATA_SOURCE ?= auto
 OUTPUT ?= build/course
 
-.PHONY: setup course lab test lint format clean
+.PHONY: setup course lab test lint format clean translate
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test: lint
 	rm -rf build/ci
 	$(PY) -m course_utils prepare-ci --output build/ci
 	$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env
+
+# The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
+translate: setup
+	$(PY) -m course_utils translate $(if $(UPDATE),--update)
 
 clean:
 	rm -rf build artifacts .pytest_cache

@@ -455,12 +455,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     refresh.add_argument("--only", action="append", metavar="LIST", help="refresh only these notebooks")
+    translate = commands.add_parser("translate", help="build notebooks/zh from locale/zh_CN (translate.py)")
+    translate.add_argument("--update", action="store_true", help="first merge changed English cells (fuzzy)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils``; returns the exit status (0 ok, 1 failed, 2 bad options)."""
     args = build_parser().parse_args(argv)
+    if args.command == "translate":
+        from course_utils import translate
+
+        return translate.main(update=args.update)
     if args.command != "run":
         from course_utils import nbcheck
 
