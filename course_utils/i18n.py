@@ -74,3 +74,74 @@ _ = gettext
 def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"
     """Mark a text for the catalog without translating it now (it is translated when it is shown)."""
     return message
+
+
+def extract_messages(paths) -> dict[str, list[str]]:
+    """``{message: ["file:line", ...]}`` for every ``_("...")`` and ``N_("...")`` in the given Python files.
+
+    A call whose argument is not a plain string (an f-string, a variable) cannot be looked up in a catalog,
+    so it raises ``ValueError`` naming the place.
+    """
+    import ast
+
+    messages: dict[str, list[str]] = {}
+    for path in sorted(Path(p) for p in paths):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "N_")):
+                continue
+            where = f"{path.name}:{node.lineno}"
+            argument = node.args[0] if node.args else None
+            if isinstance(
+                argument, (ast.Name, ast.Attribute)
+            ):  # _(variable): a text marked with N_ elsewhere
+                continue
+            if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                raise ValueError(f"{where}: _() and N_() take a plain string literal")
+            messages.setdefault(argument.value, []).append(where)
+    return messages
+
+
+def wrapped_sources() -> list[Path]:
+    """The modules whose learner-facing messages are wrapped (for the catalog and its test)."""
+    return sorted((Path(__file__).parent / "exercises").glob("*.py"))
+
+
+def update_catalog(language: str = "zh_CN") -> dict[str, int]:
+    """Merge the wrapped messages into ``locale/<language>/LC_MESSAGES/course_utils.po`` (polib).
+
+    New messages get empty entries; an entry whose message is gone becomes obsolete (its translation is kept
+    there for reuse). Returns the counts of new and obsolete entries.
+    """
+    import polib
+
+    path = catalog_file(language)
+    catalog = polib.pofile(str(path), wrapwidth=0) if path.exists() else polib.POFile(wrapwidth=0)
+    if not catalog.metadata:
+        catalog.metadata = {
+            "Project-Id-Version": DOMAIN,
+            "Language": language,
+            "MIME-Version": "1.0",
+            "Content-Type": "text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding": "8bit",
+        }
+    messages = extract_messages(wrapped_sources())
+    counts = {"new": 0, "obsolete": 0}
+    known = {entry.msgid: entry for entry in catalog}
+    for message, places in messages.items():
+        entry = known.get(message)
+        if entry is None:
+            entry = polib.POEntry(msgid=message, msgstr="")
+            catalog.append(entry)
+            counts["new"] += 1
+        entry.obsolete = False
+        entry.occurrences = [tuple(place.split(":")) for place in places]
+        if "{" in message and "python-brace-format" not in entry.flags:
+            entry.flags.append("python-brace-format")
+    for entry in catalog:
+        if entry.msgid not in messages and not entry.obsolete:
+            entry.obsolete = True
+            counts["obsolete"] += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalog.save(str(path))
+    return counts

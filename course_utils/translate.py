@@ -270,6 +270,13 @@ def built_differences(notebooks_dir=None, locale_dir=None) -> list[str]:
 def main(update: bool = False) -> int:
     """``python -m course_utils translate [--update]``: optionally merge the catalogs, then build."""
     if update:
+        from course_utils import i18n
+
+        counts = i18n.update_catalog(LANGUAGE)
+        print(
+            f"{i18n.catalog_file(LANGUAGE).relative_to(course_root())}: {counts['new']} new messages, "
+            f"{counts['obsolete']} obsolete"
+        )
         for notebook in english_notebooks():
             counts = update_catalog(notebook)
             print(
