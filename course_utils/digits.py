@@ -13,6 +13,7 @@ import dataclasses
 import io
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Cleaning happens at a moderate resolution: big photos shrink to it, tiny images grow to it.
 WORK_MIN, WORK_MAX = 200, 600
 LOAD_MAX = 1200  # larger image files are shrunk to this (long side) as they are read
+MAX_IMAGE_PIXELS = 89_478_485  # larger files are refused before decoding: Pillow's own default limit
 MIN_CONTRAST = 0.08  # ink must differ from the paper by at least 8% of the grey range
 # Stroke width after scaling (pixels of the 28 x 28 image): MNIST's strokes are 1.9 to 4.1 px wide (5th to
 # 95th percentile, 2.8 median). A fine pen in a large photo would come out hair-thin; such strokes are
@@ -65,7 +67,33 @@ def _describe(source: Any) -> str:
     return f"the array of shape {np.shape(source)}"
 
 
-def _open_file(path: Path) -> Image.Image:
+def _too_large(path: Path, size: tuple[int, int] | None) -> DigitImageError:
+    limit = f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
+    what = "is too large"
+    if size is not None:
+        what = f"is {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:,.0f} megapixels)"
+    return DigitImageError(
+        f"{path} {what}, more than the {limit} the course reads: decoding it could fill the memory (Pillow "
+        "treats such files as possible decompression bombs). Shrink or crop it to at most about 9000 x 9000 "
+        "pixels (a photo of one digit needs far fewer) and try again"
+    )
+
+
+def _declared_size(path: Path) -> tuple[int, int] | None:
+    """The width and height a file's header declares, read without decoding (Pillow's own limit lifted)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as opened:
+            return opened.size
+    except Exception:
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
+    """The image in ``path`` (its first frame), or with ``decode=False`` only its checks (header only)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file; image_path must name an image file (PNG or JPEG)")
     if path.is_dir():
@@ -73,13 +101,32 @@ def _open_file(path: Path) -> Image.Image:
     if path.stat().st_size == 0:
         raise DigitImageError(f"{path} is empty (0 bytes): not an image")
     try:
-        with Image.open(path) as opened:
-            opened.load()
-            return ImageOps.exif_transpose(opened)  # phone photos: apply the camera's rotation
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # refused, not only warned about
+            with Image.open(path) as opened:  # reads the header only: size and format
+                if opened.size[0] * opened.size[1] > MAX_IMAGE_PIXELS:
+                    raise _too_large(path, opened.size)
+                if not decode:
+                    return None
+                frames = getattr(opened, "n_frames", 1)
+                if getattr(opened, "is_animated", False) and frames > 1:
+                    print(f"Note: {path} is animated ({frames} frames): only its first frame is read.")
+                opened.load()
+                return ImageOps.exif_transpose(opened)  # phone photos: apply the camera's rotation
+    except DigitImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large(path, _declared_size(path)) from exc
     except UnidentifiedImageError as exc:
         raise DigitImageError(f"{path} is not an image Pillow can read (PNG, JPEG, ...)") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt files
         raise DigitImageError(f"{path} could not be read as an image ({exc})") from exc
+
+
+def check_image_file(path: str | os.PathLike) -> None:
+    """Raise now, before any model is loaded, if ``path`` is not an image file the course can read (missing,
+    empty, not an image, or too large); reads the file's header only."""
+    _open_file(Path(path).expanduser(), decode=False)
 
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
@@ -607,8 +654,12 @@ def mnist_params(params: CourseParams) -> CourseParams:
     """Parameters for reading digits: MNIST whatever the course's dataset, so the model knows digits.
 
     With another dataset (Fashion-MNIST, say) the MNIST model is loaded from, or trained into,
-    ``artifacts_dir/mnist``, leaving that dataset's own model where the other notebooks expect it.
+    ``artifacts_dir/mnist``, leaving that dataset's own model where the other notebooks expect it. A given
+    ``image_path`` is checked first (``check_image_file``), so a file too large to read fails before the
+    model loads.
     """
+    if params.image_path:
+        check_image_file(params.image_path)
     if params.dataset == "mnist":
         return params
     folder = Path(params.artifacts_dir) / "mnist"

