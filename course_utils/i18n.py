@@ -58,6 +58,14 @@ def set_language(language: str = SOURCE_LANGUAGE) -> str:
     return code
 
 
+def translator(language: str):
+    """A ``gettext`` for one language that leaves ``set_language``'s choice alone (the runner's report)."""
+    code = _ALIASES.get(str(language).strip().replace("-", "_").lower(), SOURCE_LANGUAGE)
+    path = catalog_file(code)
+    messages = read_messages(path) if code != SOURCE_LANGUAGE and path.exists() else {}
+    return lambda message: messages.get(message, message)
+
+
 def current_language() -> str:
     """The language set by ``set_language`` (``"en"`` until then)."""
     return _state["language"]
@@ -86,6 +94,17 @@ def extract_messages(paths) -> dict[str, list[str]]:
 
     messages: dict[str, list[str]] = {}
     for path in sorted(Path(p) for p in paths):
+        if path.suffix == ".j2":  # a Jinja2 template: its {{ _("...") }} calls
+            import jinja2
+
+            environment = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+            for line, _function, message in environment.extract_translations(
+                path.read_text(encoding="utf-8")
+            ):
+                if not isinstance(message, str):
+                    raise ValueError(f"{path.name}:{line}: _() takes a plain string literal")
+                messages.setdefault(message, []).append(f"{path.name}:{line}")
+            continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "N_")):
@@ -104,7 +123,8 @@ def extract_messages(paths) -> dict[str, list[str]]:
 
 def wrapped_sources() -> list[Path]:
     """The modules whose learner-facing messages are wrapped (for the catalog and its test)."""
-    return sorted((Path(__file__).parent / "exercises").glob("*.py"))
+    package = Path(__file__).parent
+    return sorted((package / "exercises").glob("*.py")) + [package / "templates" / "index.html.j2"]
 
 
 def update_catalog(language: str = "zh_CN") -> dict[str, int]:

@@ -371,3 +371,39 @@ def missing_terms(english: str, chinese: str, terms=None) -> list[str]:
             continue
         missing.append(f"{form} → {' / '.join(zh)}")
     return sorted(set(missing))
+
+
+# --- running the translated course --------------------------------------------------------------------------
+
+RUN_LANGUAGES = {"en": "en", "zh": LANGUAGE}
+
+
+def notebooks_language(notebooks) -> str:
+    """The language of a run's notebooks: ``zh_CN`` for built translations (their metadata says so)."""
+    for notebook in notebooks:
+        metadata = nbformat.read(notebook, as_version=4).metadata
+        return metadata.get("course_translation", {}).get("language", "en")
+    return "en"
+
+
+def run_folders(
+    lang: str, notebooks_dir=None, output=None, only=None
+) -> tuple[Path | None, Path | str | None]:
+    """The notebooks folder and default output of ``run --lang zh``: ``notebooks/zh``, ``build/course-zh``.
+
+    An explicit ``--notebooks-dir`` or ``--output`` wins. A Chinese run never writes into an English run's
+    folder: its default output is the English default with ``-zh`` after ``course``.
+    """
+    from course_utils import runner
+
+    if lang == "en" or lang not in RUN_LANGUAGES:
+        return notebooks_dir, output
+    folder = (
+        Path(notebooks_dir) if notebooks_dir is not None else runner.default_notebooks_dir() / TARGET_FOLDER
+    )
+    if output is None:
+        notebooks = runner.find_notebooks(folder, only)
+        partial = len(notebooks) < len(runner.find_notebooks(folder))
+        default = runner.default_output(notebooks, partial).as_posix()
+        output = default.replace(runner.DEFAULT_OUTPUT, f"{runner.DEFAULT_OUTPUT}-{lang}", 1)
+    return folder, output

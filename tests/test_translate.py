@@ -202,3 +202,41 @@ def test_the_term_check_finds_a_missing_term():
     assert any(m.startswith("Batch size") for m in missing)
     assert translate.missing_terms("A test set.", "一个测试集。") == []
     assert translate.missing_terms("A test set.", "一个训练集。") == ["test set → 测试集"]
+
+
+# --- run --lang zh -----------------------------------------------------------------------------------------
+
+
+def test_run_lang_zh_chooses_the_chinese_notebooks_and_its_own_output():
+    folder, output = translate.run_folders("zh")
+    assert folder == CHINESE_DIR and output == "build/course-zh"
+    assert translate.run_folders("zh", only=["03"])[1] == "build/course-zh-only-03"
+    assert translate.run_folders("zh", output="x")[1] == "x"
+    assert translate.run_folders("en") == (None, None)
+    assert translate.notebooks_language(sorted(CHINESE_DIR.glob("*.ipynb"))) == "zh_CN"
+    assert translate.notebooks_language(ENGLISH) == "en"
+
+
+def test_the_run_plan_of_lang_zh_holds_the_chinese_notebooks(tmp_path):
+    from course_utils.runner import build_parser, plan_run
+
+    args = build_parser().parse_args(["run", "--lang", "zh", "--only", "01"])
+    folder, _ = translate.run_folders(args.lang, args.notebooks_dir, args.output, args.only)
+    plan = plan_run(tmp_path / "out", params={"epochs": 1}, only=args.only, notebooks_dir=folder)
+    assert plan.notebooks == (CHINESE_DIR / "01_data.ipynb",)
+
+
+def test_the_report_headings_are_in_the_runs_language():
+    from course_utils.runner import render_index
+
+    row = {"name": "01_data.ipynb", "status": "failed", "seconds": 1.0, "html": None, "data": None}
+    row |= {"error": "ValueError: x", "headlines": [], "headline": None}
+    summary = {"date": "2026-11-28T10:00:00+00:00", "course_utils_version": "0.1.0", "lesson_epochs": 10}
+    summary |= {"parameters": {"epochs": 1}, "notebooks_dir": "/nb", "notebooks": [row]}
+    english = render_index(summary)
+    assert '<html lang="en">' in english and "<h1>Course run</h1>" in english
+    assert "<h2>01_data.ipynb failed</h2>" in english
+    chinese = render_index(summary | {"language": "zh_CN"})
+    assert '<html lang="zh-CN">' in chinese and "<h1>课程运行报告</h1>" in chinese
+    assert "<h2>参数</h2>" in chinese and "<th>笔记本</th><th>状态</th>" in chinese
+    assert "<h2>01_data.ipynb 失败</h2>" in chinese
