@@ -16,7 +16,7 @@ COURSE_OPTIONS = $(call option,--epochs,$(EPOCHS)) $(call option,--batch-size,$(
 	$(call option,--image-path,$(IMAGE_PATH)) $(call option,--only,$(ONLY)) $(call option,--output,$(OUTPUT)) \
 	$(call option,--timeout,$(TIMEOUT)) $(call option,--notebooks-dir,$(NOTEBOOKS_DIR))
 
-.PHONY: setup course data lab test lint format clean
+.PHONY: setup course data lab test lint format clean translate
 
 setup: $(STAMP)
 
@@ -53,6 +53,10 @@ test: lint
 	$(PY) -m course_utils prepare-ci --output build/ci
 	COURSE_HEADLINES_FILE=build/ci/headlines.jsonl \
 		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin
+
+# The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
+translate: setup
+	$(PY) -m course_utils translate $(if $(UPDATE),--update)
 
 clean:
 	rm -rf build artifacts .pytest_cache

@@ -6,7 +6,10 @@ re-runs). Importing the package first keeps TensorFlow's C++ start-up log out of
 """
 
 from course_utils.env import quiet_tensorflow_startup
+from course_utils.i18n import set_language
 
 __version__ = "0.1.0"
+
+__all__ = ["set_language"]
 
 quiet_tensorflow_startup()

@@ -27,7 +27,9 @@ from pathlib import Path
 import course_utils
 from course_utils import floors
 from course_utils.data import DATA_SOURCES, DATASETS, Dataset, describe_test_data
+from course_utils.i18n import translator
 from course_utils.params import DEFAULTS, PARAMETER_NAMES, STRATEGIES, check_params, folder_write_problem
+from course_utils.translate import RUN_LANGUAGES, notebooks_language
 
 HEADLINE_MIME = "application/x-course-headline+json"
 KERNEL_NAME = "python3"
@@ -683,6 +685,7 @@ def _summary(plan: RunPlan, results: list[NotebookResult], converted: set[str]) 
         "parameters": plan.parameters,
         "lesson_epochs": DEFAULTS.epochs,
         "notebooks_dir": str(plan.notebooks_dir),
+        "language": notebooks_language(plan.notebooks),
         "notebooks": rows,
     }
 
@@ -707,6 +710,11 @@ def render_index(summary: dict) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],  # headings in the run's language (course_utils.i18n)
+    )
+    gettext = translator(summary.get("language", "en"))
+    environment.install_gettext_callables(
+        gettext, lambda one, many, n: gettext(one if n == 1 else many), True
     )
     template = environment.get_template("index.html.j2")
     return template.render(summary=summary, floors_file=floors.FLOORS_FILE.name)
@@ -794,6 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
             "it must be new, empty or an earlier run's output"
         ),
     )
+    run.add_argument("--lang", choices=RUN_LANGUAGES, default="en", help="en: notebooks/; zh: notebooks/zh")
     run.add_argument(
         "--notebooks-dir",
         metavar="DIR",
@@ -823,6 +832,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "fetch-data", help="fetch what is reachable of each dataset; say which source serves it"
     )
+    translate = commands.add_parser("translate", help="build notebooks/zh from locale/zh_CN (translate.py)")
+    translate.add_argument("--update", action="store_true", help="first merge changed English cells (fuzzy)")
     return parser
 
 
@@ -836,6 +847,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "fetch-data":
         return course_utils.data.fetch_data()
+    if args.command == "translate":
+        from course_utils import translate
+
+        return translate.main(update=args.update)
     if args.command != "run":
         from course_utils import nbcheck
 
@@ -848,8 +863,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     params = run_params(args)
     try:
+        from course_utils.translate import run_folders
+
+        notebooks_dir, output = run_folders(args.lang, args.notebooks_dir, args.output, args.only)
         plan = plan_run(
-            args.output, params=params, only=args.only, notebooks_dir=args.notebooks_dir, timeout=args.timeout
+            output, params=params, only=args.only, notebooks_dir=notebooks_dir, timeout=args.timeout
         )
     except ValueError as exc:
         print(f"python -m course_utils run: error: {exc}", file=sys.stderr)

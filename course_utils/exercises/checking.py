@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_utils.i18n import N_, _
+
 # --- the machinery ------------------------------------------------------------------------------------------
 
 
@@ -32,7 +34,7 @@ class _Placeholder:
 
 ____ = _Placeholder()
 
-PLACEHOLDER_MESSAGE = "Replace ____ with your answer, then run this cell again."
+PLACEHOLDER_MESSAGE = N_("Replace ____ with your answer, then run this cell again.")
 
 
 class ExerciseText(str):
@@ -106,34 +108,39 @@ class Exercise:
     def check(self, answer, *context, **named) -> bool | None:
         """Print whether ``answer`` is right (and why not) and return True or False; None for the blank."""
         if _holds_placeholder(answer):
-            print(PLACEHOLDER_MESSAGE)
+            print(_(PLACEHOLDER_MESSAGE))
             return None
         try:
             inspect.signature(self._checker).bind(answer, *context, **named)
         except TypeError:
-            raise TypeError(f"call it as {self.name}.{self.usage}") from None
+            raise TypeError(_("call it as {call}").format(call=f"{self.name}.{self.usage}")) from None
         try:
             verdict = self._checker(answer, *context, **named)
         except AnswerError as problem:
             verdict = wrong(str(problem))
         except ContextError as problem:
-            raise ContextError(f"{problem}; call it as {self.name}.{self.usage}") from None
+            call = f"{self.name}.{self.usage}"
+            raise ContextError(_("{problem}; call it as {call}").format(problem=problem, call=call)) from None
         if verdict.correct:
-            print(f"Correct! {verdict.message}")
+            print(_("Correct! {message}").format(message=verdict.message))
         else:
-            print(f"Not yet. {verdict.message}\nStuck? {self.name}.hint() gives a nudge.")
+            print(
+                _("Not yet. {message}\nStuck? {name}.hint() gives a nudge.").format(
+                    message=verdict.message, name=self.name
+                )
+            )
         return verdict.correct
 
     def hint(self) -> ExerciseText:
         """A nudge towards the answer, without giving it away."""
-        return ExerciseText(f"**Hint:** {self._hint}")
+        return ExerciseText(_("**Hint:** {text}").format(text=_(self._hint)))
 
     def solution(self) -> ExerciseText:
         """The answer, worked out (or the code that works it out, where it depends on the run)."""
-        return ExerciseText(f"**Solution:** {self._solution}")
+        return ExerciseText(_("**Solution:** {text}").format(text=_(self._solution)))
 
     def __repr__(self) -> str:
-        return f"<{self.name}: {self.title}>"
+        return f"<{self.name}: {_(self.title)}>"
 
 
 class ExerciseSet:
@@ -154,8 +161,8 @@ class ExerciseSet:
         return len(self._exercises)
 
     def __repr__(self) -> str:
-        lines = [f"{self.name}: the exercises of {self.notebook}"]
-        lines += [f"  {exercise.name}: {exercise.title}" for exercise in self._exercises]
+        lines = [_("{name}: the exercises of {notebook}").format(name=self.name, notebook=self.notebook)]
+        lines += [f"  {exercise.name}: {_(exercise.title)}" for exercise in self._exercises]
         return "\n".join(lines)
 
 
@@ -167,34 +174,38 @@ def describe(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return _("the text {value}").format(value=repr(value))
     if isinstance(value, np.ndarray):
-        return f"a NumPy array of shape {value.shape}"
+        return _("a NumPy array of shape {shape}").format(shape=value.shape)
     if isinstance(value, (bool, np.bool_)):
-        return f"{value}, a True/False value"
+        return _("{value}, a True/False value").format(value=value)
     if isinstance(value, Mapping):
-        return "a dict"
+        return _("a dict")
     if isinstance(value, (list, tuple, set, frozenset)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    return f"{value!r} (a {type(value).__name__})"
+        return _("a {kind} of {count} items").format(kind=type(value).__name__, count=len(value))
+    return _("{value} (a {kind})").format(value=repr(value), kind=type(value).__name__)
 
 
-def as_number(answer, what: str = "a number") -> float:
+def as_number(answer, what: str = N_("a number")) -> float:
     """A real number from an int, a float, a NumPy scalar, or a 0-d array or tensor."""
     if hasattr(answer, "__array__") and not isinstance(answer, numbers.Number) and np.ndim(answer) == 0:
         answer = np.asarray(answer).item()  # a 0-d NumPy array, or a scalar tensor from keras.ops
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, numbers.Real):
         if isinstance(answer, str):
-            raise AnswerError(f"Expected {what}, got {describe(answer)}: write the number without quotes.")
-        raise AnswerError(f"Expected {what}, got {describe(answer)}.")
+            raise AnswerError(
+                _("Expected {what}, got {got}: write the number without quotes.").format(
+                    what=_(what), got=describe(answer)
+                )
+            )
+        raise AnswerError(_("Expected {what}, got {got}.").format(what=_(what), got=describe(answer)))
     return float(answer)
 
 
-def as_whole_number(answer, what: str = "a whole number") -> int:
+def as_whole_number(answer, what: str = N_("a whole number")) -> int:
     """An int from an int, a NumPy integer, or a float with nothing after the point (416.0)."""
     value = as_number(answer, what)
     if not value.is_integer():
-        raise AnswerError(f"Expected {what}; {value:g} is not whole.")
+        raise AnswerError(_("Expected {what}; {value:g} is not whole.").format(what=_(what), value=value))
     return int(value)
 
 
@@ -205,22 +216,30 @@ def as_shape(answer) -> tuple:
     if isinstance(answer, np.ndarray):
         if answer.ndim != 1 or not np.issubdtype(answer.dtype, np.integer):
             raise AnswerError(
-                f"Expected a shape, a tuple of whole numbers such as (28, 28, 1); got {describe(answer)}. "
-                "An array's shape is its .shape attribute."
+                _(
+                    "Expected a shape, a tuple of whole numbers such as (28, 28, 1); got {got}. "
+                    "An array's shape is its .shape attribute."
+                ).format(got=describe(answer))
             )
         answer = answer.tolist()
     if not isinstance(answer, (tuple, list)):
-        hint = ": write it without quotes" if isinstance(answer, str) else ""
-        raise AnswerError(
-            f"Expected a shape, a tuple of whole numbers such as (28, 28, 1); got {describe(answer)}{hint}."
-        )
+        if isinstance(answer, str):
+            message = _(
+                "Expected a shape, a tuple of whole numbers such as (28, 28, 1); got {got}: write it "
+                "without quotes."
+            )
+        else:
+            message = _("Expected a shape, a tuple of whole numbers such as (28, 28, 1); got {got}.")
+        raise AnswerError(message.format(got=describe(answer)))
     shape = []
     for item in answer:
         if item is None:
             shape.append(None)
         elif isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
             raise AnswerError(
-                f"Expected a shape made of whole numbers, such as (28, 28, 1); {item!r} in it is not one."
+                _(
+                    "Expected a shape made of whole numbers, such as (28, 28, 1); {item} in it is not one."
+                ).format(item=repr(item))
             )
         else:
             shape.append(int(item))
@@ -231,9 +250,13 @@ def as_class(answer, num_classes: int, class_names: Sequence[str] | None = None)
     """A class number in 0..num_classes-1, from a number or (when names are given) a class name."""
     if isinstance(answer, str) and class_names is not None and answer.strip() in class_names:
         return list(class_names).index(answer.strip())
-    value = as_whole_number(answer, "a class number such as 3")
+    value = as_whole_number(answer, N_("a class number such as 3"))
     if not 0 <= value < num_classes:
-        raise AnswerError(f"The classes are numbered 0 to {num_classes - 1}; {value} is not one of them.")
+        raise AnswerError(
+            _("The classes are numbered 0 to {last}; {value} is not one of them.").format(
+                last=num_classes - 1, value=value
+            )
+        )
     return value
 
 
@@ -245,7 +268,9 @@ def as_pair(answer, num_classes: int) -> tuple[int, int]:
         (only,) = answer
         answer = (only, only)
     if not isinstance(answer, (tuple, list, set, frozenset)) or len(answer) != 2:
-        raise AnswerError(f"Expected two class numbers, such as (4, 9); got {describe(answer)}.")
+        raise AnswerError(
+            _("Expected two class numbers, such as (4, 9); got {got}.").format(got=describe(answer))
+        )
     items = list(answer) if isinstance(answer, (tuple, list)) else sorted(answer, key=str)
     first, second = (as_class(item, num_classes) for item in items)
     return first, second
@@ -254,12 +279,14 @@ def as_pair(answer, num_classes: int) -> tuple[int, int]:
 def as_choice(answer, choices: Mapping[str, Iterable[str]], what: str) -> str:
     """The key of ``choices`` whose spellings include ``answer`` (case and spaces ignored)."""
     if not isinstance(answer, str):
-        raise AnswerError(f"Expected {what} as text in quotes; got {describe(answer)}.")
+        raise AnswerError(
+            _("Expected {what} as text in quotes; got {got}.").format(what=_(what), got=describe(answer))
+        )
     said = answer.strip().lower()
     for key, spellings in choices.items():
         if said in {s.lower() for s in spellings}:
             return key
-    raise AnswerError(f"Expected {what}; got {answer!r}.")
+    raise AnswerError(_("Expected {what}; got {answer}.").format(what=_(what), answer=repr(answer)))
 
 
 def is_close(a: float, b: float, tolerance: float) -> bool:
@@ -273,16 +300,22 @@ def as_labels(values, what: str) -> np.ndarray:
     """Integer class labels as a 1-D array, or a TypeError that names the argument."""
     array = np.asarray(values)
     if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
-        raise ContextError(f"{what} should be a 1-D array of integer labels, got {describe(array)}")
+        raise ContextError(
+            _("{what} should be a 1-D array of integer labels, got {got}").format(
+                what=what, got=describe(array)
+            )
+        )
     if array.min() < 0:
-        raise ContextError(f"{what} holds negative labels")
+        raise ContextError(_("{what} holds negative labels").format(what=what))
     return array.astype(np.int64)
 
 
 def as_images(values, what: str) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim < 2 or not np.issubdtype(array.dtype, np.number):
-        raise ContextError(f"{what} should be an array of images, got {describe(array)}")
+        raise ContextError(
+            _("{what} should be an array of images, got {got}").format(what=what, got=describe(array))
+        )
     return array
 
 
@@ -291,7 +324,7 @@ def as_history(history) -> dict[str, list[float]]:
     figures = getattr(history, "history", history)
     if not isinstance(figures, Mapping) or not all(k in figures for k in ("accuracy", "val_accuracy")):
         raise ContextError(
-            "pass fit's history (history.history), from a fit with validation_data and the accuracy metric"
+            _("pass fit's history (history.history), from a fit with validation_data and the accuracy metric")
         )
     return {key: [float(v) for v in values] for key, values in figures.items()}
 
@@ -302,7 +335,11 @@ def confusion_counts(y_true, y_pred) -> np.ndarray:
 
     y_true, y_pred = as_labels(y_true, "y_true"), as_labels(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
-        raise ContextError(f"y_true and y_pred differ in length ({y_true.size} and {y_pred.size})")
+        raise ContextError(
+            _("y_true and y_pred differ in length ({first} and {second})").format(
+                first=y_true.size, second=y_pred.size
+            )
+        )
     num_classes = int(max(y_true.max(), y_pred.max())) + 1
     return confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
 

@@ -19,6 +19,7 @@ from course_utils.exercises.checking import (
     right,
     wrong,
 )
+from course_utils.i18n import N_, _
 
 DIGIT_TO_COUNT = 7
 
@@ -28,56 +29,71 @@ def _check_class_count(answer, train_labels) -> Verdict:
     counts = np.bincount(labels, minlength=DIGIT_TO_COUNT + 1)
     truth = int(counts[DIGIT_TO_COUNT])
     if isinstance(answer, Mapping) or (isinstance(answer, np.ndarray) and answer.size == counts.size > 1):
-        return wrong("You gave the count of every digit; the question wants one of them, the 7s.")
+        return wrong(_("You gave the count of every digit; the question wants one of them, the 7s."))
     if isinstance(answer, np.ndarray) and answer.size == labels.size > 1:
         return wrong(
-            "That is one value per image (a True/False mask, or the labels themselves). Count the 7s: add "
-            "the mask up with .sum()."
+            _(
+                "That is one value per image (a True/False mask, or the labels themselves). Count the 7s: "
+                "add the mask up with .sum()."
+            )
         )
-    count = as_whole_number(answer, "a count, a whole number")
+    count = as_whole_number(answer, N_("a count, a whole number"))
     if count == truth:
         return right(
-            f"There are {truth:,} training images of a 7, {truth / labels.size:.1%} of the training set."
+            _("There are {count:,} training images of a 7, {share:.1%} of the training set.").format(
+                count=truth, share=truth / labels.size
+            )
         )
     if count == labels.size:
-        return wrong(f"{count:,} is every training image; count only those labelled 7.")
+        return wrong(_("{count:,} is every training image; count only those labelled 7.").format(count=count))
     others = [str(digit) for digit, n in enumerate(counts) if n == count and digit != DIGIT_TO_COUNT]
     if others:
         return wrong(
-            f"{count:,} is the number of {' and '.join(others)}s; the question is about the digit 7."
+            _("{count:,} is the number of {digits}s; the question is about the digit 7.").format(
+                count=count, digits=_(" and ").join(others)
+            )
         )
-    direction = "too many" if count > truth else "too few"
-    return wrong(f"{count:,} is {direction}: it is not the number of labels equal to 7 in train_labels.")
+    if count > truth:
+        message = _("{count:,} is too many: it is not the number of labels equal to 7 in train_labels.")
+    else:
+        message = _("{count:,} is too few: it is not the number of labels equal to 7 in train_labels.")
+    return wrong(message.format(count=count))
 
 
 RAW_PIXEL = 51
 
 
 def _check_scaled_pixel(answer) -> Verdict:
-    value = as_number(answer, "a number such as 0.5")
+    value = as_number(answer, N_("a number such as 0.5"))
     truth = RAW_PIXEL / 255
     if is_close(value, truth, 1e-4):
         return right(
-            "51 / 255 = 0.2. Every pixel is divided by 255, the largest raw value, so 0 stays 0 and 255 "
-            "becomes exactly 1.0."
+            _(
+                "51 / 255 = 0.2. Every pixel is divided by 255, the largest raw value, so 0 stays 0 and 255 "
+                "becomes exactly 1.0."
+            )
         )
     known = [
-        (RAW_PIXEL, "51 is the raw value, before scaling. The scaling step divides every pixel by 255."),
+        (RAW_PIXEL, _("51 is the raw value, before scaling. The scaling step divides every pixel by 255.")),
         (
             RAW_PIXEL / 256,
-            "You divided by 256, the number of possible values. The largest value is 255: dividing by 255 "
-            "maps it to exactly 1.0.",
+            _(
+                "You divided by 256, the number of possible values. The largest value is 255: dividing by "
+                "255 maps it to exactly 1.0."
+            ),
         ),
-        (1 - truth, "That is 1 - 51/255: scaling does not invert the picture, dark stays dark."),
-        (RAW_PIXEL / 127.5 - 1, "That maps pixels to [-1, 1]; the course scales them to [0, 1]."),
-        (RAW_PIXEL * 255, "You multiplied by 255; the scaling divides."),
+        (1 - truth, _("That is 1 - 51/255: scaling does not invert the picture, dark stays dark.")),
+        (RAW_PIXEL / 127.5 - 1, _("That maps pixels to [-1, 1]; the course scales them to [0, 1].")),
+        (RAW_PIXEL * 255, _("You multiplied by 255; the scaling divides.")),
     ]
     for value_of_mistake, reason in known:
         if is_close(value, value_of_mistake, 1e-4):
             return wrong(reason)
     if not 0 <= value <= 1:
-        return wrong(f"After scaling every pixel lies between 0 and 1; {value:g} does not.")
-    return wrong(f"{value:g} is not the raw value divided by 255.")
+        return wrong(
+            _("After scaling every pixel lies between 0 and 1; {value:g} does not.").format(value=value)
+        )
+    return wrong(_("{value:g} is not the raw value divided by 255.").format(value=value))
 
 
 def _check_reshaped_shape(answer, test_images) -> Verdict:
@@ -86,75 +102,101 @@ def _check_reshaped_shape(answer, test_images) -> Verdict:
     truth = (n, 28, 28, 1)
     if shape == truth:
         return right(
-            f"{truth}: {n:,} images of 28 rows, 28 columns and 1 channel (samples, height, width, channels)."
+            _(
+                "{shape}: {count:,} images of 28 rows, 28 columns and 1 channel (samples, height, "
+                "width, channels)."
+            ).format(shape=truth, count=n)
         )
     reasons = {
         (
             n,
             28,
             28,
-        ): "That is the shape before the reshape: the channel axis (1, for grey) is missing at the end.",
-        (28, 28, 1): "That is one image's shape. test_images holds many; the first axis counts them.",
-        (n, 1, 28, 28): "That puts the channels first. Keras, and this course, put them last: (samples, "
-        "height, width, channels).",
+        ): _("That is the shape before the reshape: the channel axis (1, for grey) is missing at the end."),
+        (28, 28, 1): _("That is one image's shape. test_images holds many; the first axis counts them."),
+        (n, 1, 28, 28): _(
+            "That puts the channels first. Keras, and this course, put them last: (samples, height, width, "
+            "channels)."
+        ),
         (
             n,
             784,
-        ): "That is each image flattened into one row of 784 values; reshape(-1, 28, 28, 1) keeps the grid.",
+        ): _(
+            "That is each image flattened into one row of 784 values; reshape(-1, 28, 28, 1) keeps the grid."
+        ),
         (
             -1,
             28,
             28,
             1,
-        ): "-1 is what you write in reshape to let NumPy work the number out; the shape holds the actual "
-        "number of test images.",
+        ): _(
+            "-1 is what you write in reshape to let NumPy work the number out; the shape holds the actual "
+            "number of test images."
+        ),
         (
             None,
             28,
             28,
             1,
-        ): "None stands for 'any number of images' in a model summary; the array has a definite number of "
-        "test images.",
+        ): _(
+            "None stands for 'any number of images' in a model summary; the array has a definite number of "
+            "test images."
+        ),
     }
     if shape in reasons:
         return wrong(reasons[shape])
     if shape[1:] == (28, 28, 1) and len(shape) == 4:
         return wrong(
-            f"The last three are right. The first counts the test images, and there are not {shape[0]:,}."
+            _(
+                "The last three are right. The first counts the test images, and there are not {count:,}."
+            ).format(count=shape[0])
         )
-    return wrong(f"{shape} is not it: think (samples, height, width, channels).")
+    return wrong(_("{shape} is not it: think (samples, height, width, channels).").format(shape=shape))
 
 
 nb01 = ExerciseSet(
     "nb01",
     "01_data.ipynb",
     Exercise(
-        "Count the 7s",
-        "How many training images show the digit 7? Compute it from `train_labels` with NumPy.",
+        N_("Count the 7s"),
+        N_("How many training images show the digit 7? Compute it from `train_labels` with NumPy."),
         _check_class_count,
-        hint="`train_labels == 7` is a True/False array, one per image. What does `.sum()` do to it? "
-        "(`np.bincount` above counts every digit at once, too.)",
-        solution="`answer = int((train_labels == 7).sum())`, or `np.bincount(train_labels)[7]`. The "
-        "number depends on the data: 400 on the offline sample, 6,265 on full MNIST.",
+        hint=N_(
+            "`train_labels == 7` is a True/False array, one per image. What does `.sum()` do to it? "
+            "(`np.bincount` above counts every digit at once, too.)"
+        ),
+        solution=N_(
+            "`answer = int((train_labels == 7).sum())`, or `np.bincount(train_labels)[7]`. The "
+            "number depends on the data: 400 on the offline sample, 6,265 on full MNIST."
+        ),
         usage="check(answer, train_labels)",
     ),
     Exercise(
-        "The scaling step",
-        "A pixel's raw value is 51. What is its value after the scaling step of this notebook?",
+        N_("The scaling step"),
+        N_("A pixel's raw value is 51. What is its value after the scaling step of this notebook?"),
         _check_scaled_pixel,
-        hint="The scaling step divides by one number, chosen so that the brightest possible pixel becomes "
-        "1.0.",
-        solution="`answer = 51 / 255`, which is 0.2. Dividing by 255 maps the raw range 0..255 onto 0..1.",
+        hint=N_(
+            "The scaling step divides by one number, chosen so that the brightest possible pixel becomes 1.0."
+        ),
+        solution=N_(
+            "`answer = 51 / 255`, which is 0.2. Dividing by 255 maps the raw range 0..255 onto 0..1."
+        ),
     ),
     Exercise(
-        "The shape after the reshape",
-        "What is the shape of `test_images` now, after `reshape(-1, 28, 28, 1)`? Write it as a tuple, "
-        "working it out from what you know rather than printing it.",
+        N_("The shape after the reshape"),
+        N_(
+            "What is the shape of `test_images` now, after `reshape(-1, 28, 28, 1)`? Write it as a tuple, "
+            "working it out from what you know rather than printing it."
+        ),
         _check_reshaped_shape,
-        hint="The reshape keeps the number of images (that is what `-1` asks for) and gives each one "
-        "(height, width, channels).",
-        solution="`answer = (len(test_images), 28, 28, 1)`: 1,000 images on the offline sample, 10,000 on "
-        "full MNIST, each 28 x 28 with 1 channel. `test_images.shape` confirms it.",
+        hint=N_(
+            "The reshape keeps the number of images (that is what `-1` asks for) and gives each one "
+            "(height, width, channels)."
+        ),
+        solution=N_(
+            "`answer = (len(test_images), 28, 28, 1)`: 1,000 images on the offline sample, 10,000 on "
+            "full MNIST, each 28 x 28 with 1 channel. `test_images.shape` confirms it."
+        ),
         usage="check(answer, test_images)",
     ),
 )

@@ -18,37 +18,49 @@ from course_utils.exercises.checking import (
     right,
     wrong,
 )
+from course_utils.i18n import N_, _
 
 
 def _check_mean_pixel(answer, images) -> Verdict:
     pixels = as_images(images, "images")
     truth = float(np.mean(pixels, dtype=np.float64))
-    value = as_number(answer, "a number such as 0.5")
+    value = as_number(answer, N_("a number such as 0.5"))
     tolerance = 5e-4  # an answer rounded to three decimals is right
     if is_close(value, truth, tolerance):
         return right(
-            f"The mean pixel value is {truth:.3f}. It is low because most of every image is black "
-            "background (0); the strokes, near 1, cover a small part."
+            _(
+                "The mean pixel value is {mean:.3f}. It is low because most of every image is black "
+                "background (0); the strokes, near 1, cover a small part."
+            ).format(mean=truth)
         )
     if pixels.max() <= 1 and is_close(value, truth * 255, 255 * tolerance):
-        return wrong("That is on the 0-255 scale of the raw bytes; data.x_train is scaled to [0, 1].")
+        return wrong(_("That is on the 0-255 scale of the raw bytes; data.x_train is scaled to [0, 1]."))
     if is_close(value, float(np.mean(pixels[0], dtype=np.float64)), tolerance):
         return wrong(
-            "That is the mean of the first image only; average over every image of the training set."
+            _("That is the mean of the first image only; average over every image of the training set.")
         )
     if value == float(pixels.max()):
-        return wrong("That is the largest pixel value, not the mean.")
+        return wrong(_("That is the largest pixel value, not the mean."))
     if value == 0:
-        return wrong("0 is the most common pixel value (the background), but the ink pulls the mean above 0.")
-    direction = "high" if value > truth else "low"
-    return wrong(f"{value:g} is too {direction} for the mean of all the training set's pixels.")
+        return wrong(
+            _("0 is the most common pixel value (the background), but the ink pulls the mean above 0.")
+        )
+    if value > truth:
+        message = _("{value:g} is too high for the mean of all the training set's pixels.")
+    else:
+        message = _("{value:g} is too low for the mean of all the training set's pixels.")
+    return wrong(message.format(value=value))
 
 
 def _check_brightest_class(answer, images, labels, class_names=None) -> Verdict:
     pixels = as_images(images, "images")
     labels = as_labels(labels, "labels")
     if len(pixels) != len(labels):
-        raise ContextError(f"images and labels differ in length ({len(pixels)} and {len(labels)})")
+        raise ContextError(
+            _("images and labels differ in length ({first} and {second})").format(
+                first=len(pixels), second=len(labels)
+            )
+        )
     num_classes = max(len(class_names) if class_names is not None else 0, int(labels.max()) + 1)
     per_image = pixels.reshape(len(pixels), -1).mean(axis=1, dtype=np.float64)
     counts = np.bincount(labels, minlength=num_classes)
@@ -58,19 +70,28 @@ def _check_brightest_class(answer, images, labels, class_names=None) -> Verdict:
     brightest, darkest = int(np.nanargmax(means)), int(np.nanargmin(means))
     if np.isclose(means[chosen], means[brightest], rtol=0, atol=1e-12):
         return right(
-            f"Class {class_label(chosen, class_names)} has the brightest mean image (mean pixel "
-            f"{means[chosen]:.3f}); the darkest is {class_label(darkest, class_names)} "
-            f"({means[darkest]:.3f}). More ink, brighter mean."
+            _(
+                "Class {label} has the brightest mean image (mean pixel {mean:.3f}); the darkest is "
+                "{darkest} ({darkest_mean:.3f}). More ink, brighter mean."
+            ).format(
+                label=class_label(chosen, class_names),
+                mean=means[chosen],
+                darkest=class_label(darkest, class_names),
+                darkest_mean=means[darkest],
+            )
         )
     if np.isclose(means[chosen], means[darkest], rtol=0, atol=1e-12):
         return wrong(
-            f"Class {class_label(chosen, class_names)} is the *darkest* (mean pixel {means[chosen]:.3f}): "
-            "its strokes cover the fewest pixels. Look for the class with the most ink."
+            _(
+                "Class {label} is the *darkest* (mean pixel {mean:.3f}): its strokes cover the fewest "
+                "pixels. Look for the class with the most ink."
+            ).format(label=class_label(chosen, class_names), mean=means[chosen])
         )
     brighter = int(np.sum(means > means[chosen]))
     return wrong(
-        f"The mean image of class {class_label(chosen, class_names)} has mean pixel {means[chosen]:.3f}; "
-        f"{brighter} class(es) are brighter."
+        _(
+            "The mean image of class {label} has mean pixel {mean:.3f}; {brighter} class(es) are brighter."
+        ).format(label=class_label(chosen, class_names), mean=means[chosen], brighter=brighter)
     )
 
 
@@ -78,28 +99,38 @@ nb02 = ExerciseSet(
     "nb02",
     "02_visualization.ipynb",
     Exercise(
-        "The mean pixel value",
-        "What is the mean pixel value of the whole training set, `data.x_train`? Round to three decimals.",
+        N_("The mean pixel value"),
+        N_(
+            "What is the mean pixel value of the whole training set, `data.x_train`? Round to three decimals."
+        ),
         _check_mean_pixel,
-        hint="NumPy's `np.mean` averages every value of an array, whatever its shape.",
-        solution="`answer = float(data.x_train.mean())`: about 0.13 on MNIST. Most pixels are background "
-        "(0), so the mean is far below the ink's brightness.",
+        hint=N_("NumPy's `np.mean` averages every value of an array, whatever its shape."),
+        solution=N_(
+            "`answer = float(data.x_train.mean())`: about 0.13 on MNIST. Most pixels are background "
+            "(0), so the mean is far below the ink's brightness."
+        ),
         usage="check(answer, data.x_train)",
     ),
     Exercise(
-        "The brightest class",
-        "Whose mean image is brightest, that is, which class has the highest mean pixel value? Look at "
-        "the mean images above, then answer with the class number.",
+        N_("The brightest class"),
+        N_(
+            "Whose mean image is brightest, that is, which class has the highest mean pixel value? Look at "
+            "the mean images above, then answer with the class number."
+        ),
         _check_brightest_class,
-        hint="A brighter mean image means more ink per image on average. Which digit's strokes cover the "
-        "most pixels? To compute it: `data.x_train[data.y_train == c].mean()` for each class `c`.",
-        solution="Compute the mean pixel of each class and take the largest:\n\n"
-        "```python\n"
-        "import numpy as np\n\n"
-        "means = [data.x_train[data.y_train == c].mean() for c in range(data.num_classes)]\n"
-        "answer = int(np.argmax(means))\n"
-        "```\n\n"
-        "On MNIST it is 0 (a long closed loop); the darkest is 1 (a single stroke).",
+        hint=N_(
+            "A brighter mean image means more ink per image on average. Which digit's strokes cover the "
+            "most pixels? To compute it: `data.x_train[data.y_train == c].mean()` for each class `c`."
+        ),
+        solution=N_(
+            "Compute the mean pixel of each class and take the largest:\n\n"
+            "```python\n"
+            "import numpy as np\n\n"
+            "means = [data.x_train[data.y_train == c].mean() for c in range(data.num_classes)]\n"
+            "answer = int(np.argmax(means))\n"
+            "```\n\n"
+            "On MNIST it is 0 (a long closed loop); the darkest is 1 (a single stroke)."
+        ),
         usage="check(answer, data.x_train, data.y_train, data.class_names)",
     ),
 )

@@ -1,0 +1,167 @@
+"""The language of what course_utils tells the learner: ``set_language("zh_CN")``, then ``_(message)``.
+
+Messages are wrapped where they are shown: ``_("Correct! {message}").format(message=...)``; texts defined at
+import time (hints, solutions) are marked with ``N_`` and translated when shown. English is the source
+language and needs no catalog. The Chinese messages live in ``locale/zh_CN/LC_MESSAGES/course_utils.po``,
+read with ``polib`` when the language is switched on, not compiled to a ``.mo``: the catalog is small (parsed
+in milliseconds), the repository keeps no generated binary that could drift from its source, and a learner
+who edits the ``.po`` sees the change at the next ``set_language`` without a build step. Fuzzy or empty
+entries fall back to English, as gettext does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DOMAIN = "course_utils"
+SOURCE_LANGUAGE = "en"
+_ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "zh": "zh_CN", "zh_cn": "zh_CN", "zh_hans": "zh_CN"}
+_state: dict = {"language": SOURCE_LANGUAGE, "messages": {}}
+
+
+def locale_dir() -> Path:
+    """The repository's ``locale`` folder (beside the ``course_utils`` package)."""
+    return Path(__file__).resolve().parents[1] / "locale"
+
+
+def catalog_file(language: str) -> Path:
+    """The message catalog of a language: ``locale/<language>/LC_MESSAGES/course_utils.po``."""
+    return locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_messages(path: str | Path) -> dict[str, str]:
+    """``{English: translation}`` for every translated, non-fuzzy, non-obsolete entry of a ``.po`` file."""
+    import polib
+
+    return {
+        entry.msgid: entry.msgstr
+        for entry in polib.pofile(str(path))
+        if entry.msgstr and not entry.fuzzy and not entry.obsolete
+    }
+
+
+def set_language(language: str = SOURCE_LANGUAGE) -> str:
+    """Show course_utils' messages in ``language`` (``"zh_CN"`` or ``"en"``); returns the language set.
+
+    An unknown language raises ``ValueError`` naming the ones available.
+    """
+    if not isinstance(language, str):
+        raise ValueError(f"language must be a string such as 'zh_CN' or 'en', got {language!r}")
+    key = language.strip().replace("-", "_").lower()
+    code = _ALIASES.get(key)
+    if code is None:
+        catalogs = locale_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+        available = sorted({SOURCE_LANGUAGE} | {path.parents[1].name for path in catalogs})
+        raise ValueError(f"no messages in language {language!r}; available: {', '.join(available)}")
+    messages = {} if code == SOURCE_LANGUAGE else read_messages(catalog_file(code))
+    _state.update(language=code, messages=messages)
+    return code
+
+
+def translator(language: str):
+    """A ``gettext`` for one language that leaves ``set_language``'s choice alone (the runner's report)."""
+    code = _ALIASES.get(str(language).strip().replace("-", "_").lower(), SOURCE_LANGUAGE)
+    path = catalog_file(code)
+    messages = read_messages(path) if code != SOURCE_LANGUAGE and path.exists() else {}
+    return lambda message: messages.get(message, message)
+
+
+def current_language() -> str:
+    """The language set by ``set_language`` (``"en"`` until then)."""
+    return _state["language"]
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language; the English itself where it has no translation."""
+    return _state["messages"].get(message, message)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"
+    """Mark a text for the catalog without translating it now (it is translated when it is shown)."""
+    return message
+
+
+def extract_messages(paths) -> dict[str, list[str]]:
+    """``{message: ["file:line", ...]}`` for every ``_("...")`` and ``N_("...")`` in the given Python files.
+
+    A call whose argument is not a plain string (an f-string, a variable) cannot be looked up in a catalog,
+    so it raises ``ValueError`` naming the place.
+    """
+    import ast
+
+    messages: dict[str, list[str]] = {}
+    for path in sorted(Path(p) for p in paths):
+        if path.suffix == ".j2":  # a Jinja2 template: its {{ _("...") }} calls
+            import jinja2
+
+            environment = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+            for line, _function, message in environment.extract_translations(
+                path.read_text(encoding="utf-8")
+            ):
+                if not isinstance(message, str):
+                    raise ValueError(f"{path.name}:{line}: _() takes a plain string literal")
+                messages.setdefault(message, []).append(f"{path.name}:{line}")
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "N_")):
+                continue
+            where = f"{path.name}:{node.lineno}"
+            argument = node.args[0] if node.args else None
+            if isinstance(
+                argument, (ast.Name, ast.Attribute)
+            ):  # _(variable): a text marked with N_ elsewhere
+                continue
+            if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                raise ValueError(f"{where}: _() and N_() take a plain string literal")
+            messages.setdefault(argument.value, []).append(where)
+    return messages
+
+
+def wrapped_sources() -> list[Path]:
+    """The modules whose learner-facing messages are wrapped (for the catalog and its test)."""
+    package = Path(__file__).parent
+    return sorted((package / "exercises").glob("*.py")) + [package / "templates" / "index.html.j2"]
+
+
+def update_catalog(language: str = "zh_CN") -> dict[str, int]:
+    """Merge the wrapped messages into ``locale/<language>/LC_MESSAGES/course_utils.po`` (polib).
+
+    New messages get empty entries; an entry whose message is gone becomes obsolete (its translation is kept
+    there for reuse). Returns the counts of new and obsolete entries.
+    """
+    import polib
+
+    path = catalog_file(language)
+    catalog = polib.pofile(str(path), wrapwidth=0) if path.exists() else polib.POFile(wrapwidth=0)
+    if not catalog.metadata:
+        catalog.metadata = {
+            "Project-Id-Version": DOMAIN,
+            "Language": language,
+            "MIME-Version": "1.0",
+            "Content-Type": "text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding": "8bit",
+        }
+    messages = extract_messages(wrapped_sources())
+    counts = {"new": 0, "obsolete": 0}
+    known = {entry.msgid: entry for entry in catalog}
+    for message, places in messages.items():
+        entry = known.get(message)
+        if entry is None:
+            entry = polib.POEntry(msgid=message, msgstr="")
+            catalog.append(entry)
+            counts["new"] += 1
+        entry.obsolete = False
+        entry.occurrences = [tuple(place.split(":")) for place in places]
+        if "{" in message and "python-brace-format" not in entry.flags:
+            entry.flags.append("python-brace-format")
+    for entry in catalog:
+        if entry.msgid not in messages and not entry.obsolete:
+            entry.obsolete = True
+            counts["obsolete"] += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalog.save(str(path))
+    return counts

@@ -1,0 +1,409 @@
+"""The Chinese course, built from the English notebooks and a gettext catalog per notebook.
+
+``locale/zh_CN/<notebook stem>.po`` holds one entry per English markdown cell: ``msgctxt`` is the cell's id
+(so identical cells do not collide and a message can name the cell), ``msgid`` the English text, ``msgstr``
+its Chinese. Links in a ``msgstr`` are written as in the English notebook (``../docs/glossary.md#...``); the
+build rewrites them for ``notebooks/zh/``. Poedit, Weblate or Crowdin edit these files directly.
+
+``update_catalogs`` (``python -m course_utils translate --update``) extracts new or changed English cells in
+the standard gettext way: a new cell gets an empty entry; a cell whose English changed keeps its old Chinese,
+marked ``fuzzy`` with the old English as ``previous msgid``, until a translator checks it and removes the
+flag; entries of deleted cells become obsolete (``#~``). ``build_notebooks`` (``translate``) then writes
+``notebooks/zh/NN_*.ipynb``: every cell in the English order, markdown translated (a missing or fuzzy entry
+keeps the English, as gettext does), code cells copied byte for byte, with one exception:
+
+The language switch. The Chinese notebooks must call ``course_utils.set_language("zh_CN")`` so that the
+exercises' messages come in Chinese, while the English code cells stay the single source. The build inserts
+exactly one line, ``LANGUAGE_LINE``, as the first statement after the imports of the setup cell (the first
+code cell with ``import course_utils``; see ``add_language_line``). This keeps the English notebooks free of
+translation plumbing and the contract of ``parameters`` unchanged; ``tests/test_translate.py`` checks that
+this line is the only difference.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote
+
+import nbformat
+
+LANGUAGE = "zh_CN"
+TARGET_FOLDER = "zh"  # notebooks/zh
+LANGUAGE_LINE = f'course_utils.set_language("{LANGUAGE}")'
+_SETUP_IMPORT = re.compile(r"^import course_utils\b.*$", re.MULTILINE)
+UPDATE_COMMAND = "python -m course_utils translate --update"
+# Markdown links and images ](target), and HTML href="..." / src="...".
+_MD_LINK = re.compile(r"(\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
+_HTML_LINK = re.compile(r"""((?:href|src)=")([^"]+)(")""")
+
+
+def course_root() -> Path:
+    """The repository: the folder that holds the ``course_utils`` package."""
+    return Path(__file__).resolve().parents[1]
+
+
+def english_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """The English notebooks (``notebooks/*.ipynb``), sorted; the translated folder is not among them."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else course_root() / "notebooks"
+    return sorted(folder.glob("*.ipynb"))
+
+
+def catalog_path(notebook: str | Path, locale_dir: str | Path | None = None) -> Path:
+    """The ``.po`` file of one English notebook: ``locale/zh_CN/<stem>.po``."""
+    folder = Path(locale_dir) if locale_dir is not None else course_root() / "locale" / LANGUAGE
+    return folder / f"{Path(notebook).stem}.po"
+
+
+def markdown_cells(notebook: str | Path) -> list[tuple[str, str]]:
+    """``(cell id, source)`` of every markdown cell of a notebook, in order."""
+    nb = nbformat.read(notebook, as_version=4)
+    return [(cell.id, cell.source) for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+def _new_catalog(notebook: Path):
+    import polib
+
+    catalog = polib.POFile(wrapwidth=0)
+    catalog.metadata = {
+        "Project-Id-Version": f"mnist-cnn-course {notebook.name}",
+        "Language": LANGUAGE,
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding": "8bit",
+    }
+    return catalog
+
+
+def load_catalog(notebook: str | Path, locale_dir: str | Path | None = None):
+    """The notebook's catalog as a ``polib.POFile`` (empty, with headers, where there is none yet)."""
+    import polib
+
+    path = catalog_path(notebook, locale_dir)
+    if path.exists():
+        return polib.pofile(str(path), wrapwidth=0)
+    return _new_catalog(Path(notebook))
+
+
+def update_catalog(notebook: str | Path, locale_dir: str | Path | None = None) -> dict[str, int]:
+    """Merge one English notebook's markdown cells into its catalog; counts of new/changed/obsolete cells.
+
+    Matching is by cell id (``msgctxt``): same id and text keeps the entry; same id, other text keeps the old
+    translation, marks it ``fuzzy`` and records ``previous_msgid``; a new id whose exact text is already
+    translated elsewhere reuses that translation; otherwise a new empty entry. Entries of cells no longer in
+    the notebook become obsolete.
+    """
+    import polib
+
+    notebook = Path(notebook)
+    catalog = load_catalog(notebook, locale_dir)
+    live = [entry for entry in catalog if not entry.obsolete]
+    obsolete_before = [entry for entry in catalog if entry.obsolete]
+    by_id = {entry.msgctxt: entry for entry in live}
+    by_text = {entry.msgid: entry for entry in live if entry.msgstr and not entry.fuzzy}
+    counts = {"new": 0, "changed": 0, "obsolete": 0, "cells": 0}
+    entries = []
+    for index, (cell_id, source) in enumerate(markdown_cells(notebook)):
+        counts["cells"] += 1
+        old = by_id.pop(cell_id, None)
+        if old is not None and old.msgid == source:
+            entry = old
+        elif old is not None:
+            counts["changed"] += 1
+            entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr=old.msgstr)
+            entry.previous_msgid = old.previous_msgid if old.fuzzy and old.previous_msgid else old.msgid
+            if old.msgstr:
+                entry.flags.append("fuzzy")
+        else:
+            counts["new"] += 1
+            known = by_text.get(source)
+            entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr=known.msgstr if known else "")
+        entry.comment = f"markdown cell {index} of {notebook.name}"
+        entry.occurrences = [(f"notebooks/{notebook.name}", "")]
+        entries.append(entry)
+    for gone in by_id.values():
+        counts["obsolete"] += 1
+        gone.obsolete = True
+        entries.append(gone)
+    entries += obsolete_before
+    fresh = _new_catalog(notebook)
+    fresh.metadata = catalog.metadata or fresh.metadata
+    fresh.extend(entries)
+    path = catalog_path(notebook, locale_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh.save(str(path))
+    return counts
+
+
+def translation_problems(notebook: str | Path, locale_dir: str | Path | None = None) -> list[str]:
+    """Each English markdown cell without a usable translation, named with the command that fixes it."""
+    notebook = Path(notebook)
+    path = catalog_path(notebook, locale_dir)
+    if not path.exists():
+        return [f"{notebook.name}: no catalog {path.name}; run `{UPDATE_COMMAND}` and translate it"]
+    catalog = load_catalog(notebook, locale_dir)
+    entries = {entry.msgctxt: entry for entry in catalog if not entry.obsolete}
+    problems = []
+    for index, (cell_id, source) in enumerate(markdown_cells(notebook)):
+        where = f"{notebook.name} markdown cell {index} (id {cell_id})"
+        entry = entries.get(cell_id)
+        if entry is None:
+            problems.append(f"{where} is not in {path.name}: run `{UPDATE_COMMAND}`, then translate it")
+        elif entry.msgid != source:
+            problems.append(f"{where} changed in English: run `{UPDATE_COMMAND}`, review the fuzzy entry")
+        elif entry.fuzzy:
+            problems.append(f"{where} is fuzzy in {path.name}: check the translation, remove the fuzzy flag")
+        elif not entry.msgstr.strip():
+            problems.append(f"{where} has no translation in {path.name}")
+    return problems
+
+
+def _rewrite_target(target: str, source_dir: Path, target_dir: Path, translated: set[str]) -> str:
+    """A link target of the English notebook, made right for the translated notebook's folder."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith(("#", "/")):
+        return target  # a URL, an anchor in the same page, or an absolute path
+    path, hash_, fragment = target.partition("#")
+    if not path:
+        return target
+    resolved = (source_dir / path).resolve()
+    if resolved.parent == source_dir.resolve() and resolved.name in translated:
+        new = resolved.name  # another notebook: its translation sits beside this one
+    else:
+        new = Path(os.path.relpath(resolved, target_dir.resolve())).as_posix()
+    return new + hash_ + fragment
+
+
+def rewrite_links(markdown: str, source_dir: Path, target_dir: Path, translated: Iterable[str]) -> str:
+    """Every relative link and image of ``markdown`` rewritten from ``source_dir`` to ``target_dir``."""
+    names = set(translated)
+
+    def fix(match: re.Match) -> str:
+        target = _rewrite_target(match.group(2), source_dir, target_dir, names)
+        return match.group(1) + target + match.group(3)
+
+    return _HTML_LINK.sub(fix, _MD_LINK.sub(fix, markdown))
+
+
+def add_language_line(source: str) -> str:
+    """The setup cell's source with ``LANGUAGE_LINE`` as the first statement after its imports.
+
+    It goes after the import block that starts with ``import course_utils`` (and its blank line), so the
+    cell stays in ruff's import order and the language is set before ``check_params`` runs.
+    """
+    lines = source.split("\n")
+    start = next((i for i, line in enumerate(lines) if _SETUP_IMPORT.match(line)), None)
+    if start is None:
+        raise ValueError("no `import course_utils` line to add the language switch after")
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(("import ", "from ")):
+        end += 1
+    if end < len(lines) and not lines[end].strip():
+        lines.insert(end + 1, LANGUAGE_LINE)
+    else:
+        lines[end:end] = ["", LANGUAGE_LINE]
+    return "\n".join(lines)
+
+
+def translate_notebook(notebook: str | Path, target_dir: str | Path, locale_dir=None, translated=()) -> Path:
+    """Write the Chinese version of one English notebook into ``target_dir``; returns its path."""
+    notebook, target_dir = Path(notebook), Path(target_dir)
+    nb = nbformat.read(notebook, as_version=4)
+    catalog = load_catalog(notebook, locale_dir)
+    entries = {
+        (entry.msgctxt, entry.msgid): entry.msgstr
+        for entry in catalog
+        if not entry.obsolete and not entry.fuzzy and entry.msgstr.strip()
+    }
+    link_dir = notebook.parent / TARGET_FOLDER
+    switched = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = entries.get((cell.id, cell.source), cell.source)  # gettext's rule: English if untranslated
+            # Links are made for notebooks/zh even when writing elsewhere (a check's temporary folder).
+            cell.source = rewrite_links(text, notebook.parent, link_dir, translated or {notebook.name})
+        elif cell.cell_type == "code" and not switched and _SETUP_IMPORT.search(cell.source):
+            cell.source = add_language_line(cell.source)
+            switched = True
+    if not switched:
+        raise ValueError(f"{notebook.name}: no code cell imports course_utils; cannot add {LANGUAGE_LINE}")
+    nb.metadata["course_translation"] = {"language": LANGUAGE, "source": f"../{notebook.name}"}
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / notebook.name
+    nbformat.write(nb, target)
+    return target
+
+
+def build_notebooks(
+    target_dir: str | Path | None = None, notebooks_dir: str | Path | None = None, locale_dir=None
+) -> list[Path]:
+    """Write ``notebooks/zh/`` (or ``target_dir``) from the English notebooks and their catalogs."""
+    notebooks = english_notebooks(notebooks_dir)
+    if not notebooks:
+        raise ValueError("no English notebooks to translate")
+    target = Path(target_dir) if target_dir is not None else notebooks[0].parent / TARGET_FOLDER
+    names = {nb.name for nb in notebooks}
+    written = [translate_notebook(nb, target, locale_dir, names) for nb in notebooks]
+    for stale in set(target.glob("*.ipynb")) - set(written):  # an English notebook was removed or renamed
+        stale.unlink()
+    return written
+
+
+def built_differences(notebooks_dir=None, locale_dir=None) -> list[str]:
+    """The files of ``notebooks/zh/`` that differ from a fresh build (empty when it is up to date)."""
+    notebooks = english_notebooks(notebooks_dir)
+    committed = notebooks[0].parent / TARGET_FOLDER
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = build_notebooks(tmp, notebooks_dir, locale_dir)
+        names = {path.name for path in fresh} | {path.name for path in committed.glob("*.ipynb")}
+        return sorted(
+            name
+            for name in names
+            if not (committed / name).exists()
+            or not (Path(tmp) / name).exists()
+            or (committed / name).read_bytes() != (Path(tmp) / name).read_bytes()
+        )
+
+
+def main(update: bool = False) -> int:
+    """``python -m course_utils translate [--update]``: optionally merge the catalogs, then build."""
+    if update:
+        from course_utils import i18n
+
+        counts = i18n.update_catalog(LANGUAGE)
+        print(
+            f"{i18n.catalog_file(LANGUAGE).relative_to(course_root())}: {counts['new']} new messages, "
+            f"{counts['obsolete']} obsolete"
+        )
+        for notebook in english_notebooks():
+            counts = update_catalog(notebook)
+            print(
+                f"{catalog_path(notebook).relative_to(course_root())}: {counts['cells']} cells, "
+                f"{counts['new']} new, {counts['changed']} changed (fuzzy), {counts['obsolete']} obsolete"
+            )
+    untranslated = [p for nb in english_notebooks() for p in translation_problems(nb)]
+    for path in build_notebooks():
+        print(f"wrote {path.relative_to(course_root())}")
+    if untranslated:
+        print(f"{len(untranslated)} markdown cells keep their English until translated:")
+        print("\n".join(f"  {problem}" for problem in untranslated))
+    return 0
+
+
+# --- the glossary's terms -----------------------------------------------------------------------------------
+
+_GLOSSARY_HEADING = re.compile(r"^### (.+?) · (.+?)\s*$", re.MULTILINE)
+_GLOSSARY_LINK = re.compile(r"\]\(([^)\s]*glossary[^)\s]*)#([^)\s]+)\)")
+# Glossary words that also have an everyday or another technical meaning ("loss" as a value, a Jupyter
+# "kernel", a random "seed"): they count as a term use only where the cell links them to the glossary.
+LINK_ONLY_TERMS = frozenset({"kernel", "filter", "loss", "seed", "bias", "weight", "parameter", "batch"})
+
+
+def glossary_terms(glossary: str | Path | None = None) -> list[tuple[str, tuple[str, ...], str]]:
+    """``(English form, Chinese forms, heading)`` for every term of ``docs/glossary.md``.
+
+    A heading such as ``Kernel, filter · 卷积核、滤波器`` gives one pair per position where both sides list
+    the same number of forms (``Training, validation and test sets`` shares its last word: ``test set``);
+    otherwise each English form accepts any of the Chinese ones.
+    """
+    path = Path(glossary) if glossary is not None else course_root() / "docs" / "glossary.md"
+    terms = []
+    for english, chinese in _GLOSSARY_HEADING.findall(path.read_text(encoding="utf-8")):
+        en = [part.strip() for part in re.split(r",| and ", english) if part.strip()]
+        zh = [part.strip() for part in re.split(r"[、与]", chinese) if part.strip()]
+        *first, last = en
+        if first and all(" " not in part for part in first) and " " in last:
+            noun = last.split()[-1].removesuffix("s")
+            en = [f"{part} {noun}" for part in first] + [last.removesuffix("s")]
+        paired = len(en) == len(zh) > 1
+        for index, form in enumerate(en):
+            terms.append((form, (zh[index],) if paired else tuple(zh), chinese))
+    return terms
+
+
+def _plain_text(markdown: str) -> str:
+    """Markdown without code, link targets, HTML tags and LaTeX: the words a reader sees."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.DOTALL)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "] ", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\$[^$]+\$", " ", text)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]", "", text.lower())
+
+
+def _term_pattern(form: str) -> re.Pattern:
+    words = [re.escape(word).replace("normalisation", "normali[sz]ation") for word in form.lower().split()]
+    return re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b", re.IGNORECASE)
+
+
+def missing_terms(english: str, chinese: str, terms=None) -> list[str]:
+    """Glossary terms the English cell uses whose Chinese form (the glossary's) the translation lacks.
+
+    A term is used where the cell links to its glossary entry, or names it in plain text (longest forms
+    first, so "batch size" is not also "batch"; ``LINK_ONLY_TERMS`` only when linked). Acronyms such as GPU
+    may stay as they are.
+    """
+    terms = glossary_terms() if terms is None else terms
+    used: dict[str, tuple[str, tuple[str, ...]]] = {}
+    headings = {heading: zh for _, zh, heading in terms}
+    for _target, anchor in _GLOSSARY_LINK.findall(english):
+        anchor = _key(unquote(anchor))  # GitHub's and JupyterLab's heading ids both hold the Chinese
+        matches = [h for h in headings if _key(h) in anchor]
+        if matches:
+            heading = max(matches, key=len)
+            english_form = next(form for form, _, h in terms if h == heading)
+            used[heading] = (english_form, tuple(re.split(r"[、与]", heading)))
+    text = _plain_text(english)
+    for form, zh, heading in sorted(terms, key=lambda term: -len(term[0])):
+        pattern = _term_pattern(form)
+        if pattern.search(text):
+            text = pattern.sub(" ", text)
+            if form.lower() not in LINK_ONLY_TERMS and heading not in used:
+                used[f"{heading}/{form}"] = (form, zh)
+    missing = []
+    for form, zh in used.values():
+        if any(z in chinese for z in zh) or (form.isupper() and form in chinese):
+            continue
+        missing.append(f"{form} → {' / '.join(zh)}")
+    return sorted(set(missing))
+
+
+# --- running the translated course --------------------------------------------------------------------------
+
+RUN_LANGUAGES = {"en": "en", "zh": LANGUAGE}
+
+
+def notebooks_language(notebooks) -> str:
+    """The language of a run's notebooks: ``zh_CN`` for built translations (their metadata says so)."""
+    for notebook in notebooks:
+        metadata = nbformat.read(notebook, as_version=4).metadata
+        return metadata.get("course_translation", {}).get("language", "en")
+    return "en"
+
+
+def run_folders(
+    lang: str, notebooks_dir=None, output=None, only=None
+) -> tuple[Path | None, Path | str | None]:
+    """The notebooks folder and default output of ``run --lang zh``: ``notebooks/zh``, ``build/course-zh``.
+
+    An explicit ``--notebooks-dir`` or ``--output`` wins. A Chinese run never writes into an English run's
+    folder: its default output is the English default with ``-zh`` after ``course``.
+    """
+    from course_utils import runner
+
+    if lang == "en" or lang not in RUN_LANGUAGES:
+        return notebooks_dir, output
+    folder = (
+        Path(notebooks_dir) if notebooks_dir is not None else runner.default_notebooks_dir() / TARGET_FOLDER
+    )
+    if output is None:
+        notebooks = runner.find_notebooks(folder, only)
+        partial = len(notebooks) < len(runner.find_notebooks(folder))
+        default = runner.default_output(notebooks, partial).as_posix()
+        output = default.replace(runner.DEFAULT_OUTPUT, f"{runner.DEFAULT_OUTPUT}-{lang}", 1)
+    return folder, output

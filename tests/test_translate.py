@@ -1,0 +1,242 @@
+"""The Chinese notebooks: complete, current catalogs; notebooks/zh exactly as built; glossary terms kept."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import polib
+import pytest
+
+from course_utils import translate
+from course_utils.nbcheck import notebook_problems
+from course_utils.runner import find_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGLISH = translate.english_notebooks()
+CHINESE_DIR = ROOT / "notebooks" / translate.TARGET_FOLDER
+
+
+def test_every_english_notebook_has_a_catalog_and_a_chinese_notebook():
+    assert len(ENGLISH) >= 10
+    for notebook in ENGLISH:
+        assert translate.catalog_path(notebook).exists(), notebook.name
+        assert (CHINESE_DIR / notebook.name).exists(), notebook.name
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_every_markdown_cell_has_a_checked_translation(notebook):
+    assert translate.translation_problems(notebook) == []
+
+
+def test_notebooks_zh_is_exactly_what_the_translate_command_builds():
+    assert translate.built_differences() == [], "run `python -m course_utils translate`"
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_code_cells_are_the_english_ones_but_for_the_language_line(notebook):
+    english = nbformat.read(notebook, as_version=4)
+    chinese = nbformat.read(CHINESE_DIR / notebook.name, as_version=4)
+    assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
+    assert [c.get("id") for c in chinese.cells] == [c.get("id") for c in english.cells]
+    switched = []
+    for en, zh in zip(english.cells, chinese.cells, strict=True):
+        if en.cell_type != "code":
+            continue
+        assert zh.metadata == en.metadata  # the parameters tag, nbval tags
+        assert zh.outputs == en.outputs and zh.execution_count == en.execution_count
+        if zh.source != en.source:
+            assert zh.source == translate.add_language_line(en.source)
+            switched.append(en.id)
+    assert len(switched) == 1, "exactly one cell, the setup cell, switches the language"
+    assert "parameters" in chinese.cells[1].metadata.tags
+    setup = next(c for c in chinese.cells if c.get("id") == switched[0])
+    assert 'course_utils.set_language("zh_CN")' in setup.source.splitlines()
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_markdown_is_translated_and_links_work_from_the_zh_folder(notebook):
+    english = nbformat.read(notebook, as_version=4)
+    chinese = nbformat.read(CHINESE_DIR / notebook.name, as_version=4)
+    for en, zh in zip(english.cells, chinese.cells, strict=True):
+        if en.cell_type != "markdown":
+            continue
+        assert zh.source != en.source and any("\u4e00" <= ch <= "\u9fff" for ch in zh.source), en.id
+        for target in translate._MD_LINK.findall(zh.source):
+            link = target[1].split("#")[0]
+            if link and "://" not in link:
+                assert (CHINESE_DIR / link).resolve().exists(), f"{notebook.name} {en.id}: broken link {link}"
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_translations_use_the_glossary_terms(notebook):
+    catalog = translate.load_catalog(notebook)
+    problems = {
+        entry.msgctxt: missing
+        for entry in catalog
+        if not entry.obsolete and (missing := translate.missing_terms(entry.msgid, entry.msgstr))
+    }
+    assert problems == {}
+
+
+@pytest.mark.parametrize("notebook", sorted(CHINESE_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_chinese_notebooks_follow_the_notebook_conventions(notebook):
+    assert notebook_problems(notebook) == []
+
+
+def test_the_runner_and_ci_pick_only_the_english_notebooks():
+    picked = find_notebooks(ROOT / "notebooks")
+    assert picked == ENGLISH and all(path.parent == ROOT / "notebooks" for path in picked)
+
+
+# --- the machinery, on copies -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def copy_of_01(tmp_path):
+    """A course of one notebook (01) with its catalog, in tmp_path."""
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "01_data.ipynb", tmp_path / "notebooks")
+    shutil.copytree(ROOT / "locale" / "zh_CN", tmp_path / "locale", ignore=shutil.ignore_patterns("LC_*"))
+    return tmp_path / "notebooks" / "01_data.ipynb", tmp_path / "locale"
+
+
+def _edit_cell(path, cell_id, text):
+    nb = nbformat.read(path, as_version=4)
+    next(c for c in nb.cells if c.get("id") == cell_id).source = text
+    nbformat.write(nb, path)
+
+
+def test_a_changed_english_cell_fails_naming_notebook_cell_and_command(copy_of_01):
+    notebook, locale = copy_of_01
+    assert translate.translation_problems(notebook, locale) == []
+    _edit_cell(notebook, "c10", "## Labels\n\nEach label is a digit from 0 to 9.")
+    problems = translate.translation_problems(notebook, locale)
+    assert len(problems) == 1
+    assert "01_data.ipynb" in problems[0] and "(id c10)" in problems[0]
+    assert "python -m course_utils translate --update" in problems[0]
+
+
+def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(copy_of_01):
+    notebook, locale = copy_of_01
+    old = translate.load_catalog(notebook, locale)
+    old_c10 = next(e for e in old if e.msgctxt == "c10")
+    _edit_cell(notebook, "c10", "## Labels\n\nEach label is a digit from 0 to 9.")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell("A new cell.", id="new-cell"))
+    nb.cells = [c for c in nb.cells if c.get("id") != "c18"]
+    nbformat.write(nb, notebook)
+
+    counts = translate.update_catalog(notebook, locale)
+    assert (counts["new"], counts["changed"], counts["obsolete"]) == (1, 1, 1)
+    catalog = polib.pofile(str(translate.catalog_path(notebook, locale)))  # read back from the file
+    c10 = next(e for e in catalog if e.msgctxt == "c10" and not e.obsolete)
+    assert c10.fuzzy and c10.previous_msgid == old_c10.msgid and c10.msgstr == old_c10.msgstr
+    new = next(e for e in catalog if e.msgctxt == "new-cell")
+    assert new.msgid == "A new cell." and new.msgstr == "" and not new.fuzzy
+    assert [e.msgctxt for e in catalog.obsolete_entries()] == ["c18"]
+    problems = translate.translation_problems(notebook, locale)
+    assert any("(id c10) is fuzzy" in p for p in problems) and any("(id new-cell)" in p for p in problems)
+
+    # The build keeps the English of fuzzy and untranslated cells (gettext's rule) and translates the rest.
+    path = translate.translate_notebook(notebook, notebook.parent / "zh", locale)
+    built = nbformat.read(path, as_version=4)
+    by_id = {c.get("id"): c.source for c in built.cells}
+    assert by_id["c10"].startswith("## Labels") and by_id["new-cell"] == "A new cell."
+    c12 = next(e.msgstr for e in catalog if e.msgctxt == "c12")
+    assert by_id["c12"] == c12.replace("../docs/", "../../docs/")
+
+    # A second update changes nothing; a translator's fix (flag removed) is then used by the build.
+    assert translate.update_catalog(notebook, locale) == {"new": 0, "changed": 0, "obsolete": 0, "cells": 15}
+    catalog = translate.load_catalog(notebook, locale)
+    entry = next(e for e in catalog if e.msgctxt == "c10" and not e.obsolete)
+    entry.msgstr, entry.flags, entry.previous_msgid = "## 标签\n\n每个标签是 0 到 9 的一个数字。", [], None
+    catalog.save(str(translate.catalog_path(notebook, locale)))
+    path = translate.translate_notebook(notebook, notebook.parent / "zh", locale)
+    built = nbformat.read(path, as_version=4)
+    assert next(c for c in built.cells if c.get("id") == "c10").source.startswith("## 标签")
+
+
+def test_identical_english_cells_get_separate_entries():
+    catalog = translate.load_catalog(ROOT / "notebooks" / "01_data.ipynb")
+    ids = [e.msgctxt for e in catalog if not e.obsolete]
+    assert len(ids) == len(set(ids)) == len(translate.markdown_cells(ROOT / "notebooks" / "01_data.ipynb"))
+
+
+def test_links_are_rewritten_for_the_zh_folder(tmp_path):
+    source, target = tmp_path / "notebooks", tmp_path / "notebooks" / "zh"
+    (tmp_path / "docs").mkdir()
+    markdown = (
+        "[term](../docs/glossary.md#batch-size--批大小) [next](04_compile_fit.ipynb) "
+        "[other](data/x.csv) [web](https://example.org/a.md) [here](#top) ![img](../docs/a.png) "
+        '<a href="../docs/glossary.md#x">x</a>'
+    )
+    out = translate.rewrite_links(markdown, source, target, {"04_compile_fit.ipynb"})
+    assert "(../../docs/glossary.md#batch-size--批大小)" in out
+    assert "(04_compile_fit.ipynb)" in out and "(../data/x.csv)" in out
+    assert "(https://example.org/a.md)" in out and "(#top)" in out and "(../../docs/a.png)" in out
+    assert 'href="../../docs/glossary.md#x"' in out
+
+
+def test_the_language_line_goes_right_after_the_import():
+    source = "import course_utils  # noqa: F401\nfrom course_utils.params import check_params\n\nparams = 1"
+    assert translate.add_language_line(source).splitlines() == [
+        "import course_utils  # noqa: F401",
+        "from course_utils.params import check_params",
+        "",
+        'course_utils.set_language("zh_CN")',
+        "params = 1",
+    ]
+    setup = "import course_utils\n\nparams = check_params()"
+    assert translate.add_language_line(
+        setup
+    ) == 'import course_utils\n\ncourse_utils.set_language("zh_CN")\n' + ("params = check_params()")
+    with pytest.raises(ValueError, match="import course_utils"):
+        translate.add_language_line("import numpy as np")
+
+
+def test_the_term_check_finds_a_missing_term():
+    english = "The [optimizer](../docs/glossary.md#optimizer--优化器) uses the batch size and a GPU."
+    assert translate.missing_terms(english, "优化器使用批大小和 GPU。") == []
+    missing = translate.missing_terms(english, "它使用批量的大小和 GPU。")
+    assert any(m.startswith("Optimizer") for m in missing)
+    assert any(m.startswith("Batch size") for m in missing)
+    assert translate.missing_terms("A test set.", "一个测试集。") == []
+    assert translate.missing_terms("A test set.", "一个训练集。") == ["test set → 测试集"]
+
+
+# --- run --lang zh -----------------------------------------------------------------------------------------
+
+
+def test_run_lang_zh_chooses_the_chinese_notebooks_and_its_own_output():
+    folder, output = translate.run_folders("zh")
+    assert folder == CHINESE_DIR and output == "build/course-zh"
+    assert translate.run_folders("zh", only=["03"])[1] == "build/course-zh-only-03"
+    assert translate.run_folders("zh", output="x")[1] == "x"
+    assert translate.run_folders("en") == (None, None)
+    assert translate.notebooks_language(sorted(CHINESE_DIR.glob("*.ipynb"))) == "zh_CN"
+    assert translate.notebooks_language(ENGLISH) == "en"
+
+
+def test_the_run_plan_of_lang_zh_holds_the_chinese_notebooks(tmp_path):
+    from course_utils.runner import build_parser, plan_run
+
+    args = build_parser().parse_args(["run", "--lang", "zh", "--only", "01"])
+    folder, _ = translate.run_folders(args.lang, args.notebooks_dir, args.output, args.only)
+    plan = plan_run(tmp_path / "out", params={"epochs": 1}, only=args.only, notebooks_dir=folder)
+    assert plan.notebooks == (CHINESE_DIR / "01_data.ipynb",)
+
+
+def test_the_report_headings_are_in_the_runs_language():
+    from course_utils.runner import render_index
+
+    row = {"name": "01_data.ipynb", "status": "failed", "seconds": 1.0, "html": None, "data": None}
+    row |= {"error": "ValueError: x", "headlines": [], "headline": None}
+    summary = {"date": "2026-11-28T10:00:00+00:00", "course_utils_version": "0.1.0", "lesson_epochs": 10}
+    summary |= {"parameters": {"epochs": 1}, "notebooks_dir": "/nb", "notebooks": [row]}
+    english = render_index(summary)
+    assert '<html lang="en">' in english and "<h1>Course run</h1>" in english
+    assert "<h2>01_data.ipynb failed</h2>" in english
+    chinese = render_index(summary | {"language": "zh_CN"})
+    assert '<html lang="zh-CN">' in chinese and "<h1>课程运行报告</h1>" in chinese
+    assert "<h2>参数</h2>" in chinese and "<th>笔记本</th><th>状态</th>" in chinese
+    assert "<h2>01_data.ipynb 失败</h2>" in chinese
