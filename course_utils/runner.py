@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import course_utils
 from course_utils.data import DATA_SOURCES, DATASETS
+from course_utils.glossary import link_glossary_html, write_glossary_html
 from course_utils.params import DEFAULTS, check_params
 
 HEADLINE_MIME = "application/x-course-headline+json"
@@ -175,6 +176,7 @@ def run_course(
 def execute_plan(plan: RunPlan) -> list[NotebookResult]:
     """Run a validated plan: progress on stdout, failure details on stderr, index.html and summary.json."""
     plan.output.mkdir(parents=True, exist_ok=True)
+    write_glossary_html(plan.notebooks_dir, plan.output)  # the notebooks' glossary links land here
     results = [NotebookResult(nb.name) for nb in plan.notebooks]
     converted: set[str] = set()
     total = len(plan.notebooks)
@@ -299,7 +301,7 @@ def _write_html(executed: Path) -> bool:
             cell.outputs = [o for o in cell.outputs if HEADLINE_MIME not in o.get("data", {})]
     try:
         body, _ = HTMLExporter().from_notebook_node(nb)
-        executed.with_suffix(".html").write_text(body, encoding="utf-8")
+        executed.with_suffix(".html").write_text(link_glossary_html(body), encoding="utf-8")
     except Exception as exc:  # a broken conversion must not hide the run's results
         print(f"warning: could not convert {executed.name} to HTML: {exc}", file=sys.stderr, flush=True)
         return False
