@@ -53,10 +53,11 @@ pytestmark = pytest.mark.skipif(
 
 # JupyterLab user settings for the test server (JSON5 files, one per plugin).
 LAB_SETTINGS = {
-    # Start the notebook's kernel without asking; never write the served copy behind the test's back.
-    "@jupyterlab/docmanager-extension/plugin": {"autosave": False, "autoStartDefaultKernel": True},
-    # Render every cell, so a link or an output far down the notebook is in the page.
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    # Never write the served copy behind the test's back.
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    # Start the notebook's kernel without a "Select Kernel" dialog; render every cell, so that a link or an
+    # output far down the notebook is in the page.
+    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
     # No news or update pop-up over the notebook.
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
@@ -116,6 +117,9 @@ def lab(tmp_path_factory):
         *("--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0"),
         *("--IdentityProvider.token=", "--ServerApp.password="),
         *(f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / 'workspaces'}"),
+        *(
+            ["--ServerApp.allow_root=True"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        ),  # CI: root
     ]
     log = root / "lab.log"
     with log.open("w") as out:
@@ -168,6 +172,10 @@ def open_notebook(page, lab: Lab, notebook: str):
         kernel_dialog.locator(".jp-mod-accept").click()
     except sync_api.TimeoutError:
         pass
+    # Run All sent before the kernel is ready runs nothing: wait for the status bar's "Idle".
+    page.locator(".jp-StatusBar-Widget").filter(has_text=re.compile(r"\|\s*Idle")).first.wait_for(
+        timeout=120_000
+    )
     return panel
 
 
@@ -215,21 +223,29 @@ def test_run_all_on_02_runs_every_cell_and_shows_the_digit_grid(lab, page):
     shot(grid_cell, "02_run_all_digit_grid.png")
 
 
-def scrolled_to(page, viewer, anchor: str) -> float:
-    """How far (px) the term's anchor is below the top of the viewer's visible area, once it stops moving."""
-    target = viewer.locator(f"#{anchor}")
+def term(viewer, anchor: str):
+    """A term's anchor in the rendered glossary. JupyterLab keeps an ``id`` as ``data-jupyter-id`` (so that
+    documents cannot clash with the page's own ids) and resolves fragments against it."""
+    return viewer.locator(f'[id="{anchor}"], [data-jupyter-id="{anchor}"]').first
+
+
+def wait_until_scrolled_to(page, viewer, anchor: str) -> float:
+    """Wait until the term's anchor is in the top third of the viewer; return its offset from the top (px)."""
+    target = term(viewer, anchor)
     target.wait_for(state="attached")
+    handles = [viewer.element_handle(), target.element_handle()]
     page.wait_for_function(
         """([viewer, target]) => {
             const offset = target.getBoundingClientRect().top - viewer.getBoundingClientRect().top;
             return viewer.scrollTop > 0 && offset >= -2 && offset < viewer.clientHeight / 3;
         }""",
-        arg=[viewer.element_handle(), target.element_handle()],
+        arg=handles,
         timeout=15_000,
     )
-    return target.evaluate(
-        "(el, viewer) => el.getBoundingClientRect().top - viewer.getBoundingClientRect().top",
-                           viewer.element_handle())  # fmt: skip
+    return page.evaluate(
+        "([viewer, target]) => target.getBoundingClientRect().top - viewer.getBoundingClientRect().top",
+        handles,
+    )
 
 
 def test_a_glossary_link_in_04_opens_the_glossary_at_that_term(lab, page):
@@ -237,18 +253,17 @@ def test_a_glossary_link_in_04_opens_the_glossary_at_that_term(lab, page):
     link = panel.locator('.jp-RenderedMarkdown a[href*="glossary.md"][href$="#tensorboard"]')
     link.scroll_into_view_if_needed()
     link.click()
-    viewer = page.locator(".jp-MarkdownViewer").filter(has=page.locator("#tensorboard"))
+    viewer = page.locator(".jp-MarkdownViewer .jp-RenderedMarkdown").first  # the part that scrolls
     viewer.wait_for()
-    offset = scrolled_to(page, viewer, "tensorboard")
-    assert (
-        "TensorBoard · TensorBoard 可视化工具"
-        in viewer.locator("#tensorboard").locator("xpath=..").inner_text()
-    )
+    offset = wait_until_scrolled_to(page, viewer, "tensorboard")
+    heading = term(viewer, "tensorboard").locator("xpath=..")
+    assert heading.inner_text().startswith("TensorBoard · TensorBoard 可视化工具"), heading.inner_text()
     assert 0 <= offset < 300
     shot(page, "04_glossary_link_tensorboard.png")
-    # The glossary's own index jumps too.
+    # The glossary's own index jumps too: back to the top, then a click on "Dropout" in the index.
+    viewer.evaluate("el => el.scrollTo(0, 0)")
     viewer.locator('a[href="#dropout"]').first.click()
-    scrolled_to(page, viewer, "dropout")
+    wait_until_scrolled_to(page, viewer, "dropout")
     shot(page, "glossary_index_dropout.png")
 
 
