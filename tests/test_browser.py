@@ -267,9 +267,14 @@ def test_a_glossary_link_in_04_opens_the_glossary_at_that_term(lab, page):
     shot(page, "glossary_index_dropout.png")
 
 
-def drawing_pad(panel):
-    widget = panel.locator(".jp-OutputArea-output").filter(has=panel.locator("canvas")).last
-    widget.wait_for()
+def drawing_pad(page, panel):
+    """The pad's output (the ipywidgets box) and its canvas, in the last cell that shows a canvas."""
+    cell = panel.locator(".jp-CodeCell").filter(has_text="digits.drawing_pad(")
+    widget = cell.locator(".jp-OutputArea-output").filter(has=page.locator("canvas")).last
+    try:
+        widget.wait_for(timeout=60_000)
+    except sync_api.TimeoutError:
+        pytest.fail(f"no drawing pad in 06; the cell shows: {cell.locator('.jp-OutputArea').inner_text()!r}")
     return widget, widget.locator("canvas").first
 
 
@@ -327,7 +332,7 @@ def test_the_pad_in_06_reads_a_stroke_as_1_and_a_circle_as_0_and_clear_resets_it
     panel = open_notebook(page, lab, "06_your_digit.ipynb")
     run_all(page, panel)
     assert error_outputs(panel) == []
-    widget, canvas = drawing_pad(panel)
+    widget, canvas = drawing_pad(page, panel)
     widget.scroll_into_view_if_needed()
     canvas_is_black(page, canvas)
 
