@@ -36,9 +36,11 @@ LOAD_MAX = 1200  # larger image files are shrunk to this (long side) as they are
 MIN_CONTRAST = 0.08  # ink must differ from the paper by at least 8% of the grey range
 # Stroke width after scaling (pixels of the 28 x 28 image): MNIST's strokes are 1.9 to 4.1 px wide (5th to
 # 95th percentile, 2.8 median). A fine pen in a large photo would come out hair-thin; such strokes are
-# thickened to a typical MNIST width; a thick pen on a small drawing (a digit drawn small on the drawing pad)
-# would come out as a blob, so such strokes are thinned to it.
-MIN_STROKE, TARGET_STROKE, MAX_STROKE = 1.8, 2.6, 4.5
+# thickened to a typical MNIST width. A wide pen on a small drawing (a digit drawn small on the drawing pad)
+# would come out wider than MNIST's widest strokes, a blob: such strokes are thinned to a typical width too.
+# (None of the first 200 MNIST test digits is wider than MAX_STROKE, so MNIST's own digits are left alone.)
+MIN_STROKE, TARGET_STROKE = 1.8, 2.6
+MAX_STROKE, THINNED_STROKE = 5.0, 3.0
 NO_FRONTEND_MESSAGE = "The drawing pad needs JupyterLab: open this notebook there to draw a digit."
 
 
@@ -262,10 +264,10 @@ def _normalise_stroke(v: np.ndarray) -> tuple[np.ndarray, str]:
         v = ndimage.grey_dilation(np.pad(v, int(np.ceil(radius)) + 1), footprint=_disk(radius))
         return v, f"strokes thickened ({width:.1f} -> {TARGET_STROKE:.1f} px)"
     if width > MAX_STROKE:
-        radius = (width - TARGET_STROKE) / (2 * scale)
+        radius = (width - THINNED_STROKE) / (2 * scale)
         thinned = ndimage.grey_erosion(v, footprint=_disk(radius))
         if thinned.max() > 0:
-            return thinned, f"strokes thinned ({width:.1f} -> {TARGET_STROKE:.1f} px)"
+            return thinned, f"strokes thinned ({width:.1f} -> {THINNED_STROKE:.1f} px)"
     return v, ""
 
 
