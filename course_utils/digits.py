@@ -38,8 +38,11 @@ MAX_IMAGE_PIXELS = 89_478_485  # larger files are refused before decoding: Pillo
 MIN_CONTRAST = 0.08  # ink must differ from the paper by at least 8% of the grey range
 # Stroke width after scaling (pixels of the 28 x 28 image): MNIST's strokes are 1.9 to 4.1 px wide (5th to
 # 95th percentile, 2.8 median). A fine pen in a large photo would come out hair-thin; such strokes are
-# thickened to a typical MNIST width.
+# thickened to a typical MNIST width. A wide pen on a small drawing (a digit drawn small on the drawing pad)
+# would come out wider than MNIST's widest strokes, a blob: such strokes are thinned to a typical width too.
+# (None of the first 200 MNIST test digits is wider than MAX_STROKE, so MNIST's own digits are left alone.)
 MIN_STROKE, TARGET_STROKE = 1.8, 2.6
+MAX_STROKE, THINNED_STROKE = 5.0, 3.0
 NO_FRONTEND_MESSAGE = "The drawing pad needs JupyterLab: open this notebook there to draw a digit."
 
 
@@ -295,15 +298,24 @@ def _disk(radius: float) -> np.ndarray:
 
 
 def _normalise_stroke(v: np.ndarray) -> tuple[np.ndarray, str]:
-    """Thicken strokes that would come out thinner than MNIST's after scaling to the 20 x 20 box."""
+    """Make the strokes as wide as MNIST's once scaled to the 20 x 20 box: stroke width relative to the digit.
+
+    Strokes that would come out thinner than MNIST's are thickened; strokes that would come out thicker (a
+    20-pixel pen on a digit drawn a fifth of the pad's size) are thinned, so the digit does not fill in.
+    """
     rows, cols = _bounding_box(v)
     scale = BOX_SIZE / max(rows.stop - rows.start, cols.stop - cols.start)
     width = stroke_width(v) * scale
-    if width >= MIN_STROKE:
-        return v, ""
-    radius = (TARGET_STROKE - width) / (2 * scale)
-    v = ndimage.grey_dilation(np.pad(v, int(np.ceil(radius)) + 1), footprint=_disk(radius))
-    return v, f"strokes thickened ({width:.1f} -> {TARGET_STROKE:.1f} px)"
+    if width < MIN_STROKE:
+        radius = (TARGET_STROKE - width) / (2 * scale)
+        v = ndimage.grey_dilation(np.pad(v, int(np.ceil(radius)) + 1), footprint=_disk(radius))
+        return v, f"strokes thickened ({width:.1f} -> {TARGET_STROKE:.1f} px)"
+    if width > MAX_STROKE:
+        radius = (width - THINNED_STROKE) / (2 * scale)
+        thinned = ndimage.grey_erosion(v, footprint=_disk(radius))
+        if thinned.max() > 0:
+            return thinned, f"strokes thinned ({width:.1f} -> {THINNED_STROKE:.1f} px)"
+    return v, ""
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:
@@ -599,12 +611,12 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
         else:
             preview.value = _png(result.image, preview_size)
             name, p = class_names[result.predicted], result.probabilities[result.predicted]
-            headline.value = f"The model says <b>{name}</b> ({p:.0%} sure)."
+            headline.value = f"The model says <b>{name}</b> ({plots.format_probability(p, 0)} sure)."
         for k, (bar, label) in enumerate(zip(bars, percents, strict=True)):
             p = 0.0 if result is None else float(result.probabilities[k])
             bar.value = p
             bar.bar_style = "info" if result is not None and k == result.predicted else ""
-            label.value = "" if result is None else f"{p:.0%}"
+            label.value = "" if result is None else plots.format_probability(p, 0)
 
     def on_down(x: float, y: float) -> None:
         pad.start_stroke(x, y)

@@ -29,6 +29,7 @@ IMAGE_CMAP = "gray"
 FEATURE_CMAP = "viridis"
 FILTER_CMAP = "RdBu_r"
 ARROW = "\u2192"  # "→", in DejaVu Sans, matplotlib's default font
+PROBABILITY_TOP = 1.15  # the probability axis ends here, so a full bar's label fits under the title
 _LONG_NAME = 3  # class names longer than this get rotated tick labels
 
 
@@ -290,12 +291,28 @@ def show_training_curves(history: Any) -> Figure:
     return fig
 
 
+def format_probability(p: float, decimals: int = 2) -> str:
+    """``p`` as a percentage, with a sign where rounding would hide that it is not exactly 100% or 0%.
+
+    ``0.999996`` gives ``">99.99%"``, not ``"100.00%"``; ``2e-7`` gives ``"<0.01%"``, not ``"0.00%"``.
+    """
+    p = float(p)
+    text = f"{p:.{decimals}%}"
+    if p < 1 and text == f"{1:.{decimals}%}":
+        return f">{100 - 10.0**-decimals:.{decimals}f}%"
+    if p > 0 and text == f"{0:.{decimals}%}":
+        return f"<{10.0**-decimals:.{decimals}f}%"
+    return text
+
+
 def show_probabilities(
     probabilities: ArrayLike, class_names: Sequence[str], true_label: int | None = None
 ) -> Figure:
     """The model's probability for each class, the predicted one highlighted (red if it is wrong).
 
-    The true class, if given, has its bar outlined and its name in bold.
+    The true class, if given, has its bar outlined and its name in bold. The predicted bar's label is a
+    percentage that says when it was rounded (``format_probability``); the axis leaves room for it under the
+    title.
     """
     p = np.asarray(probabilities, dtype=float)
     if p.ndim == 2 and p.shape[0] == 1:
@@ -313,11 +330,13 @@ def show_probabilities(
     fig, axes = _new_figure(1, 1, figsize=(max(6.0, 0.7 * len(class_names)), 3.5))
     ax = axes[0, 0]
     bars = ax.bar(np.arange(len(p)), p, color=colors)
-    ax.bar_label(bars, [f"{v:.2f}" if i == predicted else "" for i, v in enumerate(p)], fontsize=8, padding=2)
-    title = f"predicted {_name(predicted, class_names)} ({p[predicted]:.0%})"
+    labels = [format_probability(v, 1) if i == predicted else "" for i, v in enumerate(p)]
+    ax.bar_label(bars, labels, fontsize=8, padding=2)
+    title = f"predicted {_name(predicted, class_names)} ({format_probability(p[predicted], 1)})"
     if true_label is not None:
         title += f", true {_name(true_label, class_names)}"
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, PROBABILITY_TOP)  # room above a full bar for its label, below the title
+    ax.set_yticks(np.linspace(0, 1, 6))
     _class_ticks(ax, class_names)
     if true_label is not None:  # outlined bar and bold tick label: visible even when its bar is ~0 high
         bars[true_label].set_edgecolor("black")

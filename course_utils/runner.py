@@ -27,6 +27,7 @@ from pathlib import Path
 import course_utils
 from course_utils import floors
 from course_utils.data import DATA_SOURCES, DATASETS, Dataset, describe_test_data
+from course_utils.glossary import link_glossary_html, write_glossary_html
 from course_utils.i18n import translator
 from course_utils.params import DEFAULTS, PARAMETER_NAMES, STRATEGIES, check_params, folder_write_problem
 from course_utils.translate import RUN_LANGUAGES, notebooks_language
@@ -301,6 +302,7 @@ def execute_plan(plan: RunPlan) -> list[NotebookResult]:
     """
     plan.output.mkdir(parents=True, exist_ok=True)
     _claim_output(plan)
+    write_glossary_html(plan.notebooks_dir, plan.output)  # the notebooks' glossary links land here
     results = [NotebookResult(nb.name) for nb in plan.notebooks]
     converted: set[str] = set()
     total = len(plan.notebooks)
@@ -443,7 +445,7 @@ def _claim_output(plan: RunPlan) -> None:
         "course_utils_version": course_utils.__version__,
         "partial": plan.partial,
         "notebooks": [nb.name for nb in plan.notebooks],
-        "files": [*files, "index.html", "summary.json"],
+        "files": [*files, "index.html", "summary.json", "glossary.html"],
     }
     _atomic_write(plan.output / MARKER, json.dumps(marker, indent=2) + "\n")
 
@@ -639,7 +641,7 @@ def _write_html(executed: Path) -> bool:
             cell.outputs = [o for o in cell.outputs if HEADLINE_MIME not in o.get("data", {})]
     try:
         body, _ = HTMLExporter().from_notebook_node(nb)
-        executed.with_suffix(".html").write_text(body, encoding="utf-8")
+        executed.with_suffix(".html").write_text(link_glossary_html(body), encoding="utf-8")
     except Exception as exc:  # a broken conversion must not hide the run's results
         print(f"warning: could not convert {executed.name} to HTML: {exc}", file=sys.stderr, flush=True)
         return False

@@ -301,6 +301,34 @@ def test_the_drawing_pad_reads_the_strokes_drawn_on_it(model):
     assert pad.pixels.max() == 0 and pad.predict() is None
 
 
+# A 3 as one stroke, in a unit box: the top bowl, the middle, the bottom bowl.
+THREE = [(0.1, 0.15), (0.3, 0.02), (0.6, 0.0), (0.85, 0.12), (0.85, 0.32), (0.65, 0.46), (0.4, 0.5),
+         (0.65, 0.54), (0.9, 0.68), (0.9, 0.88), (0.65, 1.0), (0.3, 0.98), (0.08, 0.85)]  # fmt: skip
+
+
+def draw_three(pad, left: float, top: float, size: float) -> None:
+    points = [(left + x * size, top + y * size) for x, y in THREE]
+    pad.start_stroke(*points[0])
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for t in np.linspace(0, 1, 6)[1:]:
+            pad.extend_stroke(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+
+
+def test_a_small_digit_drawn_with_the_wide_pen_is_thinned_and_read_right(model):
+    pad = digits.DrawingPad(model)  # 280 px pad, 20 px pen
+    draw_three(pad, left=20, top=20, size=56)  # a fifth of the pad, in a corner
+    result = pad.end_stroke()
+    notes = [step.note for step in digits.preprocessing_steps(pad.pixels)]
+    assert any(note.startswith("strokes thinned") for note in notes), notes
+    assert 1.8 <= mnist_stroke_width(result.image[..., 0]) <= 4.1  # MNIST's 5th to 95th percentile
+    assert result.predicted == 3, result.probabilities.round(2)
+    pad.clear()
+    draw_three(pad, left=40, top=30, size=210)  # the same 3, large: its strokes are left as drawn
+    result = pad.end_stroke()
+    assert not any("thinned" in step.note for step in digits.preprocessing_steps(pad.pixels))
+    assert result.predicted == 3, result.probabilities.round(2)
+
+
 def test_the_drawing_pad_widget_updates_after_each_stroke(model):
     pytest.importorskip("ipycanvas")
     box = digits.drawing_pad(model, CLASS_NAMES)

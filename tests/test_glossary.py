@@ -1,5 +1,11 @@
-"""docs/glossary.md: every term in English and Chinese with the notebook that teaches it, and every glossary
-link in the notebooks lands on a heading that exists (anchors computed as GitHub and JupyterLab do)."""
+"""notebooks/glossary.md: every term in English and Chinese with the notebook that teaches it, and every
+glossary link lands on its term.
+
+Each term heading carries an explicit anchor, ``### <a id="feature-map"></a>Feature map · 特征图``, and links
+use it (``glossary.md#feature-map``): GitHub, JupyterLab and the runner's HTML all honour an ``id``, while
+each computes its own heading ids differently. The glossary sits in notebooks/ because ``make lab`` serves
+only that folder.
+"""
 
 import re
 import unicodedata
@@ -9,7 +15,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-GLOSSARY = ROOT / "docs" / "glossary.md"
+GLOSSARY = ROOT / "notebooks" / "glossary.md"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CORE = [path for path in NOTEBOOKS if re.match(r"0[0-5]_", path.name)]
 
@@ -29,10 +35,11 @@ REQUIRED_TERMS = [
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^(#{1,6}) +(.+?) *#*$", re.M)
+TERM = re.compile(r'^### +<a id="([a-z0-9-]+)"></a>(.+)$', re.M)
 
 
 def github_anchor(heading: str) -> str:
-    """The id GitHub (and JupyterLab 4, through marked-gfm-heading-id) gives a heading: github-slugger's rule.
+    """The id GitHub gives a heading (github-slugger's rule); a term's own id is this of its English name.
 
     Lower-case; drop everything but letters, marks, digits, '_', '-' and spaces; spaces become '-'.
     """
@@ -45,13 +52,18 @@ def github_anchor(heading: str) -> str:
     return kept.replace(" ", "-")
 
 
-def glossary_headings() -> list[tuple[int, str]]:
-    return [(len(m.group(1)), m.group(2)) for m in HEADING.finditer(GLOSSARY.read_text(encoding="utf-8"))]
+def glossary_text() -> str:
+    return GLOSSARY.read_text(encoding="utf-8")
+
+
+def term_anchors() -> dict[str, str]:
+    """Each term heading's explicit anchor id and the heading's text."""
+    return {anchor: heading for anchor, heading in TERM.findall(glossary_text())}
 
 
 def term_sections() -> dict[str, str]:
-    """Each ``### term`` heading and the text under it."""
-    parts = re.split(r"^### +(.+)$", GLOSSARY.read_text(encoding="utf-8"), flags=re.M)
+    """Each ``### term`` heading (its text, without the anchor) and the text under it."""
+    parts = re.split(r"^### +(?:<a id=\"[^\"]*\"></a>)?(.+)$", glossary_text(), flags=re.M)
     return {
         heading: re.split(r"^#{1,3} ", body, flags=re.M)[0]
         for heading, body in zip(parts[1::2], parts[2::2], strict=True)
@@ -72,9 +84,20 @@ def test_the_anchor_rule_matches_githubs():
     assert github_anchor("Step 1: `fit` (the_end)") == "step-1-fit-the_end"
 
 
-def test_heading_anchors_are_unique():
-    anchors = [github_anchor(text) for _, text in glossary_headings()]
-    assert len(anchors) == len(set(anchors)), sorted(a for a in anchors if anchors.count(a) > 1)
+def test_every_term_heading_has_an_explicit_anchor_made_from_its_english_name():
+    headings = [m.group(2) for m in HEADING.finditer(glossary_text()) if len(m.group(1)) == 3]
+    anchors = term_anchors()
+    assert len(anchors) == len(headings), [h for h in headings if not h.startswith("<a id=")]
+    assert len(set(anchors)) == len(anchors)
+    for anchor, heading in anchors.items():
+        assert anchor == github_anchor(heading.partition(" · ")[0]), (anchor, heading)
+    assert anchors["seed-and-reproducibility"] == "Seed and reproducibility · 随机种子与可复现性"
+
+
+def test_the_old_glossary_path_points_to_the_new_one():
+    old = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    targets = [target for _, target in LINK.findall(old)]
+    assert targets and all((ROOT / "docs" / t).resolve() == GLOSSARY for t in targets)
 
 
 def test_every_term_has_both_languages_and_where_it_is_taught():
@@ -88,9 +111,9 @@ def test_every_term_has_both_languages_and_where_it_is_taught():
         paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
         assert any(not CJK.search(p) and len(p) > 60 for p in paragraphs), f"{heading}: no English text"
         assert any(len(CJK.findall(p)) > 15 for p in paragraphs), f"{heading}: no Chinese text"
-        taught = [target for _, target in LINK.findall(body) if target.startswith("../notebooks/")]
+        taught = [target for _, target in LINK.findall(body) if target.endswith(".ipynb")]
         assert taught, f"{heading}: no link to the notebook that teaches it"
-        assert all(re.fullmatch(r"\.\./notebooks/\d\d_\w+\.ipynb", t) for t in taught), taught
+        assert all(re.fullmatch(r"\d\d_\w+\.ipynb", t) for t in taught), taught
 
 
 def taught_in() -> dict[str, list[str]]:
@@ -98,7 +121,7 @@ def taught_in() -> dict[str, list[str]]:
     where: dict[str, list[str]] = {}
     for heading, body in term_sections().items():
         for _, target in LINK.findall(body):
-            if target.startswith("../notebooks/"):
+            if target.endswith(".ipynb"):
                 where.setdefault(target, []).append(heading)
     return where
 
@@ -117,28 +140,25 @@ def test_the_required_terms_are_all_there():
 
 
 def test_the_index_lists_every_term_and_its_links_work():
-    text = GLOSSARY.read_text(encoding="utf-8")
-    index = text.split("## Index", 1)[1].split("\n## ", 1)[0]
-    anchors = {github_anchor(heading) for _, heading in glossary_headings()}
+    index = glossary_text().split("## Index", 1)[1].split("\n## ", 1)[0]
     targets = [target for _, target in LINK.findall(index)]
+    anchors = term_anchors()
     assert all(t.startswith("#") and t[1:] in anchors for t in targets), [
         t for t in targets if t[1:] not in anchors
     ]
-    assert {t[1:] for t in targets} == {github_anchor(h) for h in term_sections()}
+    assert sorted(t[1:] for t in targets) == sorted(anchors)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_glossary_links_in_the_notebooks_land_on_a_heading(path):
-    anchors = {github_anchor(text) for _, text in glossary_headings()}
+def test_glossary_links_in_the_notebooks_land_on_a_term(path):
+    anchors = term_anchors()
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "markdown":
             continue
         for target in glossary_links(cell.source):
             file, _, anchor = target.partition("#")
-            assert (path.parent / file).resolve() == GLOSSARY, (
-                f"{path.name}: {target} is not docs/glossary.md"
-            )
-            assert anchor in anchors, f"{path.name}: {target} names no heading of docs/glossary.md"
+            assert file == "glossary.md", f"{path.name}: {target} is not the glossary beside the notebooks"
+            assert anchor in anchors, f"{path.name}: {target} names no term of notebooks/glossary.md"
 
 
 def test_the_core_notebooks_link_terms_once_each_and_many_of_them():
@@ -151,3 +171,54 @@ def test_the_core_notebooks_link_terms_once_each_and_many_of_them():
     ]
     assert len(linked) >= 35, "link each term where the course first uses it"
     assert len(linked) == len(set(linked)), sorted({a for a in linked if linked.count(a) > 1})
+
+
+# --- the runner's HTML -------------------------------------------------------------------------------
+
+
+def test_the_glossary_page_keeps_every_term_anchor_and_links_the_notebooks_html():
+    from course_utils.glossary import render_glossary_html
+
+    page = render_glossary_html(glossary_text())
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    for anchor in term_anchors():
+        assert page.count(f'id="{anchor}"') == 1, anchor
+    assert 'href="#feature-map"' in page  # the index
+    assert 'href="03_model_anatomy.html"' in page and ".ipynb" not in page
+    assert "随机种子与可复现性" in page
+
+
+def test_the_runner_writes_the_glossary_beside_the_html_and_points_the_links_at_it(tmp_path):
+    from course_utils import runner
+
+    notebooks, output = tmp_path / "notebooks", tmp_path / "build"
+    notebooks.mkdir()
+    output.mkdir()
+    (notebooks / "glossary.md").write_text(glossary_text(), encoding="utf-8")
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "Each [feature map](glossary.md#feature-map) is one filter's answer."
+            )
+        ]
+    )
+    nbformat.write(nb, output / "03_model_anatomy.ipynb")
+    assert runner._write_html(output / "03_model_anatomy.ipynb")
+    html = (output / "03_model_anatomy.html").read_text(encoding="utf-8")
+    assert 'href="glossary.html#feature-map"' in html and "glossary.md" not in html
+    from course_utils.glossary import write_glossary_html
+
+    page = write_glossary_html(notebooks, output)
+    assert page == output / "glossary.html" and 'id="feature-map"' in page.read_text(encoding="utf-8")
+    assert write_glossary_html(tmp_path / "elsewhere", output) is None
+
+
+def test_a_run_writes_the_glossary_page_into_its_output_folder(tmp_path):
+    from course_utils import runner
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "glossary.md").write_text(glossary_text(), encoding="utf-8")
+    plan = runner.RunPlan(tmp_path / "build", notebooks, (), {}, None)
+    runner.execute_plan(plan)  # no notebooks: only the glossary and the (empty) report
+    assert 'id="tensorboard"' in (tmp_path / "build" / "glossary.html").read_text(encoding="utf-8")

@@ -3,6 +3,8 @@
 Executing them (papermill-prepared copies under ``pytest --nbval-lax``) is the second half of ``make test``.
 """
 
+import ast
+import re
 import time
 from pathlib import Path
 
@@ -77,3 +79,94 @@ def test_a_bad_parameter_fails_within_seconds_before_any_data_is_loaded(tmp_path
     ran = [c for c in executed.cells if c.cell_type == "code" and c.execution_count]
     assert "check_params(" in ran[-1].source  # it stopped there: nothing was loaded
     assert not (tmp_path / "artifacts").exists()
+
+
+# --- the prose names what the code defines -----------------------------------------------------------------
+
+FENCED = re.compile(r"^```.*?^```", re.M | re.S)
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+VARIABLE = re.compile(r"([A-Za-z_]\w*)(?:\[|\.|$)")
+NOTEBOOK_NAME = re.compile(r"\b(\d\d_\w+)\.ipynb\b")
+
+
+def _code(cell) -> str:
+    """A code cell's Python, with IPython's magics and shell lines (``%...``, ``!...``) left out."""
+    return "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def assigned_names(nb) -> set[str]:
+    """The variables a notebook's code assigns (``x = ...``, ``for x in``, ``with ... as x``, tuples)."""
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(_code(cell))):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
+def defined_names(nb) -> set[str]:
+    """Everything a notebook's code makes a name for: variables, imports, functions and classes."""
+    names = assigned_names(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(_code(cell))):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+                    names.add(node.name)
+    return names
+
+
+def undefined_variables_in_prose(notebooks: dict[str, nbformat.NotebookNode]) -> list[str]:
+    """Variables of the course that a notebook's markdown names in ``code`` but its own code never defines.
+
+    "The course's variables" are the names any notebook's code assigns (``test_images``, ``train_labels``,
+    ``history``...). Naming one that lives in another notebook is fine when the same cell names that
+    notebook (``01_data.ipynb``), as 05 does for the lesson's ``test_images[1]``.
+    """
+    assigned = {name: assigned_names(nb) for name, nb in notebooks.items()}
+    course_variables = set().union(*assigned.values())
+    problems = []
+    for name, nb in notebooks.items():
+        defined = defined_names(nb)
+        code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+        # A span the code uses as a string (the metric `accuracy`, metrics=["accuracy"]) is not a variable.
+        defined |= set(re.findall(r"[\"'](\w+)[\"']", code))
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown":
+                continue
+            prose = FENCED.sub("", cell.source)
+            named_notebooks = [stem for stem in NOTEBOOK_NAME.findall(prose) if stem in assigned]
+            for span in CODE_SPAN.findall(prose):
+                match = VARIABLE.match(span)
+                variable = match and match.group(1)
+                if not variable or variable not in course_variables or variable in defined:
+                    continue
+                if any(variable in assigned[stem] for stem in named_notebooks):
+                    continue
+                problems.append(
+                    f"{name} cell {index}: `{span}` names {variable}, which its code never defines"
+                )
+    return problems
+
+
+def test_no_notebook_prose_names_a_variable_its_code_does_not_define():
+    notebooks = {path.stem: nbformat.read(path, as_version=4) for path in NOTEBOOKS}
+    assert {"test_images", "train_images", "train_labels", "test_labels"} <= assigned_names(
+        notebooks["01_data"]
+    )
+    assert undefined_variables_in_prose(notebooks) == []
+
+
+def test_prose_naming_another_notebooks_variable_is_caught_unless_it_names_that_notebook():
+    lesson = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("test_images, x = load(), 1")])
+    text = "`test_images[1]`, the second test image."
+    code = nbformat.v4.new_code_cell("from lib import data\nimage = data.x_test[1]")
+    prediction = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text), code])
+    problems = undefined_variables_in_prose({"01_data": lesson, "05_prediction": prediction})
+    assert problems == [
+        "05_prediction cell 0: `test_images[1]` names test_images, which its code never defines"
+    ]
+    prediction.cells[0].source = text + " It is what `01_data.ipynb` calls `test_images[1]`; `data.x_test`."
+    assert undefined_variables_in_prose({"01_data": lesson, "05_prediction": prediction}) == []

@@ -11,6 +11,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
@@ -224,7 +225,7 @@ def test_probabilities_highlight_the_predicted_class(rng):
     p = rng.dirichlet(np.ones(10))
     fig = plots.show_probabilities(p, DIGITS)
     ax = fig.axes[0]
-    assert ax.get_ylim() == (0, 1)
+    assert ax.get_ylim() == (0, plots.PROBABILITY_TOP)
     np.testing.assert_allclose([b.get_height() for b in ax.patches], p)
     highlighted = [i for i, b in enumerate(ax.patches) if b.get_facecolor() != to_rgba(plots.BAR_COLOR)]
     assert highlighted == [int(np.argmax(p))]
@@ -243,6 +244,33 @@ def test_probabilities_mark_the_true_label_and_a_wrong_prediction():
     assert "true 8" in ax.get_title()
     fig = plots.show_probabilities(p, DIGITS, true_label=3)
     assert fig.axes[0].patches[3].get_facecolor() == to_rgba(plots.HIGHLIGHT_COLOR)
+
+
+def test_a_rounded_probability_says_it_was_rounded():
+    assert plots.format_probability(0.999996) == ">99.99%"
+    assert plots.format_probability(0.999996, 1) == ">99.9%"
+    assert plots.format_probability(1.0) == "100.00%"
+    assert plots.format_probability(0.5) == "50.00%"
+    assert plots.format_probability(2e-7) == "<0.01%"
+    assert plots.format_probability(0.0) == "0.00%"
+
+
+def test_a_near_certain_bar_says_so_and_its_label_stays_clear_of_the_title():
+    p = np.full(10, 4e-7)
+    p[1] = 1 - p.sum() + p[1]
+    fig = plots.show_probabilities(p, DIGITS, true_label=1)
+    ax = fig.axes[0]
+    assert render(fig).startswith(b"\x89PNG")
+    labels = [t for t in ax.texts if t.get_text()]
+    assert [t.get_text() for t in labels] == [">99.9%"]
+    assert ax.get_title() == "predicted 1 (>99.9%), true 1"
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # the texts get their final positions
+    renderer = canvas.get_renderer()
+    label_box = labels[0].get_window_extent(renderer)
+    title_box = ax.title.get_window_extent(renderer)
+    assert not label_box.overlaps(title_box), (label_box, title_box)
+    assert label_box.y1 <= ax.get_window_extent(renderer).y1  # inside the axes, not over the frame
 
 
 def test_probabilities_reject_logits_and_wrong_lengths():
