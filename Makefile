@@ -51,7 +51,7 @@ format: setup
 test: lint
 	rm -rf build/ci
 	$(PY) -m course_utils prepare-ci --output build/ci
-	COURSE_HEADLINES_FILE=build/ci/headlines.jsonl \
+	COURSE_HEADLINES_FILE=$(CURDIR)/build/ci/headlines.jsonl \
 		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin
 
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).

@@ -55,7 +55,10 @@ class LearningFloors(pytest.Item):
 
 def pytest_sessionstart(session) -> None:
     headlines = _headlines_file()
-    if headlines is not None:  # figures from an earlier session must not stand in for missing ones
+    if headlines is not None:
+        # Absolute, for the kernels: nbval starts each one in its notebook's folder.
+        os.environ[HEADLINES_FILE_VARIABLE] = str(headlines)
+        # Figures from an earlier session must not stand in for missing ones.
         headlines.parent.mkdir(parents=True, exist_ok=True)
         headlines.write_text("", encoding="utf-8")
 

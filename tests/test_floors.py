@@ -177,11 +177,13 @@ def test_record_headline_appends_figure_notebook_data_and_parameters(tmp_path, m
 
 
 def _pytest_with_floors(*paths: Path, headlines: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, floors.HEADLINES_FILE_VARIABLE: str(headlines)}
+    """pytest with the floors plugin, run from ``headlines``' folder with the file named relative to it
+    (as ``make test`` may): nbval starts each kernel in its notebook's folder, elsewhere."""
+    env = {**os.environ, floors.HEADLINES_FILE_VARIABLE: headlines.name}
     env.pop(floors.NOTEBOOK_VARIABLE, None)
     command = [sys.executable, "-m", "pytest", *map(str, paths), "--nbval-lax", "--nbval-current-env"]
     command += ["-p", "course_utils.floors_plugin", "-p", "no:cacheprovider", "-q"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=headlines.parent, timeout=600)
 
 
 def _tiny_notebook(path: Path, value: float) -> Path:
