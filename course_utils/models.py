@@ -113,7 +113,7 @@ def build_improved_cnn(
 ) -> keras.Model:
     """The seed CNN's layers plus data augmentation, batch normalisation and dropout.
 
-    The convolutions and dense layers are the seed model's, so a gain comes from how it is trained, not
+    The convolutions and dense layers are the lesson's model's, so a gain comes from how it is trained, not
     from a bigger network. Batch normalisation follows each convolution and the dense layer (which then
     need no bias), with ``momentum=0.9`` so its running averages settle within one epoch of a small training
     set; dropout sits before the two dense layers. Returns logits, like ``build_cnn``.

@@ -476,7 +476,7 @@ def show_filters(kernel: ArrayLike, cols: int = 8) -> Figure:
 
 
 def show_model_comparison_curves(histories: Mapping[str, Any], metric: str = "val_accuracy") -> Figure:
-    """One line per named history for ``metric`` on one axis, e.g. the seed model against an improved one."""
+    """One line per named history for ``metric`` on one axis, e.g. the lesson's model and an improved one."""
     if not histories:
         raise ValueError("histories is empty: pass {name: History.history, ...}")
     fig, axes = _new_figure(1, 1, figsize=(7, 4))

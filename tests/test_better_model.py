@@ -25,7 +25,7 @@ def digits():
 def test_output_is_logits_per_class_with_the_seed_models_convolutions(digits):
     model = build_improved_cnn(num_classes=7)
     assert model.predict(digits, verbose=0).shape == (8, 7)
-    assert model.layers[-1].activation.__name__ == "linear"  # logits, like the seed model
+    assert model.layers[-1].activation.__name__ == "linear"  # logits, like the lesson's model
     conv = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in conv] == [c.filters for c in build_cnn().layers if hasattr(c, "filters")]
 

@@ -59,9 +59,9 @@ def test_every_training_notebook_has_floors():
         ("04_compile_fit", "test accuracy"),
         ("05_prediction", "test accuracy"),
         ("06_your_digit", "sample digits right"),
-        ("07_better_model", "seed model val accuracy"),
+        ("07_better_model", "lesson's model val accuracy"),
         ("07_better_model", "improved model val accuracy"),
-        ("07_better_model", "improved minus seed val accuracy"),
+        ("07_better_model", "improved minus lesson's val accuracy"),
         ("08_fashion_mnist", "fashion test accuracy"),
         ("09_scaling_out", "test accuracy under strategy"),
     ]:
@@ -81,8 +81,8 @@ def test_floor_row_is_set_from_three_measurements_and_matches_ci(row):
         return
     assert len(row.measured) == 3 and row.margin is not None and row.margin >= 0
     assert row.floor == pytest.approx(min(row.measured) - row.margin, abs=1e-9), "floor = lowest - margin"
-    if row.figure == "improved minus seed val accuracy":
-        assert row.floor >= 0, "the improved model must beat the seed model"
+    if row.figure == "improved minus lesson's val accuracy":
+        assert row.floor >= 0, "the improved model must beat the lesson's model"
 
 
 def test_prepare_ci_gives_each_notebook_its_own_ci_epochs(tmp_path):
