@@ -294,7 +294,7 @@ def main(update: bool = False) -> int:
 
 # --- the glossary's terms -----------------------------------------------------------------------------------
 
-_GLOSSARY_HEADING = re.compile(r"^### (.+?) · (.+?)\s*$", re.MULTILINE)
+_GLOSSARY_HEADING = re.compile(r'^### (?:<a id="([^"]+)"></a>)?(.+?) · (.+?)\s*$', re.MULTILINE)
 _GLOSSARY_LINK = re.compile(r"\]\(([^)\s]*glossary[^)\s]*)#([^)\s]+)\)")
 # Glossary words that also have an everyday or another technical meaning ("loss" as a value, a Jupyter
 # "kernel", a random "seed"): they count as a term use only where the cell links them to the glossary.
@@ -302,15 +302,14 @@ LINK_ONLY_TERMS = frozenset({"kernel", "filter", "loss", "seed", "bias", "weight
 
 
 def glossary_terms(glossary: str | Path | None = None) -> list[tuple[str, tuple[str, ...], str]]:
-    """``(English form, Chinese forms, heading)`` for every term of ``docs/glossary.md``.
+    """``(English form, Chinese forms, heading)`` for every term of the glossary (``notebooks/glossary.md``).
 
     A heading such as ``Kernel, filter · 卷积核、滤波器`` gives one pair per position where both sides list
     the same number of forms (``Training, validation and test sets`` shares its last word: ``test set``);
     otherwise each English form accepts any of the Chinese ones.
     """
-    path = Path(glossary) if glossary is not None else course_root() / "docs" / "glossary.md"
     terms = []
-    for english, chinese in _GLOSSARY_HEADING.findall(path.read_text(encoding="utf-8")):
+    for _anchor, english, chinese in _GLOSSARY_HEADING.findall(_glossary_text(glossary)):
         en = [part.strip() for part in re.split(r",| and ", english) if part.strip()]
         zh = [part.strip() for part in re.split(r"[、与]", chinese) if part.strip()]
         *first, last = en
@@ -321,6 +320,20 @@ def glossary_terms(glossary: str | Path | None = None) -> list[tuple[str, tuple[
         for index, form in enumerate(en):
             terms.append((form, (zh[index],) if paired else tuple(zh), chinese))
     return terms
+
+
+def _glossary_text(glossary: str | Path | None = None) -> str:
+    path = Path(glossary) if glossary is not None else course_root() / "notebooks" / "glossary.md"
+    return path.read_text(encoding="utf-8")
+
+
+def glossary_anchors(glossary: str | Path | None = None) -> dict[str, str]:
+    """Each term's anchor (``batch-size``, as the notebooks link it) and its Chinese heading (``批大小``)."""
+    return {
+        anchor: chinese
+        for anchor, _, chinese in _GLOSSARY_HEADING.findall(_glossary_text(glossary))
+        if anchor
+    }
 
 
 def _plain_text(markdown: str) -> str:
@@ -348,12 +361,16 @@ def missing_terms(english: str, chinese: str, terms=None) -> list[str]:
     first, so "batch size" is not also "batch"; ``LINK_ONLY_TERMS`` only when linked). Acronyms such as GPU
     may stay as they are.
     """
+    anchors = glossary_anchors() if terms is None else {}
     terms = glossary_terms() if terms is None else terms
     used: dict[str, tuple[str, tuple[str, ...]]] = {}
     headings = {heading: zh for _, zh, heading in terms}
     for _target, anchor in _GLOSSARY_LINK.findall(english):
-        anchor = _key(unquote(anchor))  # GitHub's and JupyterLab's heading ids both hold the Chinese
-        matches = [h for h in headings if _key(h) in anchor]
+        anchor = unquote(anchor)
+        if anchor in anchors:  # the glossary's own term anchors (``#batch-size``)
+            matches = [anchors[anchor]] if anchors[anchor] in headings else []
+        else:  # older links with heading ids that hold the Chinese (``#batch-size--批大小``)
+            matches = [h for h in headings if _key(h) in _key(anchor)]
         if matches:
             heading = max(matches, key=len)
             english_form = next(form for form, _, h in terms if h == heading)

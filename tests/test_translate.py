@@ -143,7 +143,8 @@ def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(
     by_id = {c.get("id"): c.source for c in built.cells}
     assert by_id["c10"].startswith("## Labels") and by_id["new-cell"] == "A new cell."
     c12 = next(e.msgstr for e in catalog if e.msgctxt == "c12")
-    assert by_id["c12"] == c12.replace("../docs/", "../../docs/")
+    assert by_id["c12"] == translate.rewrite_links(c12, notebook.parent, notebook.parent / "zh", ())
+    assert by_id["c12"] != c12, "the glossary links of c12 point one folder up from zh/"
 
     # A second update changes nothing; a translator's fix (flag removed) is then used by the build.
     assert translate.update_catalog(notebook, locale) == {"new": 0, "changed": 0, "obsolete": 0, "cells": 15}
@@ -195,13 +196,16 @@ def test_the_language_line_goes_right_after_the_import():
 
 
 def test_the_term_check_finds_a_missing_term():
-    english = "The [optimizer](../docs/glossary.md#optimizer--优化器) uses the batch size and a GPU."
+    english = "The [optimizer](glossary.md#optimizer) uses the batch size and a GPU."
     assert translate.missing_terms(english, "优化器使用批大小和 GPU。") == []
     missing = translate.missing_terms(english, "它使用批量的大小和 GPU。")
     assert any(m.startswith("Optimizer") for m in missing)
     assert any(m.startswith("Batch size") for m in missing)
     assert translate.missing_terms("A test set.", "一个测试集。") == []
     assert translate.missing_terms("A test set.", "一个训练集。") == ["test set → 测试集"]
+    # a linked term counts even where its English words do not appear in the cell
+    assert translate.missing_terms("The [size](glossary.md#batch-size).", "大小。") == ["Batch size → 批大小"]
+    assert len(translate.glossary_terms()) > 50, "the glossary's term headings are read"
 
 
 # --- run --lang zh -----------------------------------------------------------------------------------------
