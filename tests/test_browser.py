@@ -47,9 +47,13 @@ sync_api = pytest.importorskip(
     reason="Playwright's Python package is not installed (pip install -r requirements.txt)",
 )
 CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium browser found (apt-get install chromium, or set COURSE_CHROMIUM)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium browser found (apt-get install chromium, or set COURSE_CHROMIUM)",
+    ),
+]
 
 # JupyterLab user settings for the test server (JSON5 files, one per plugin).
 LAB_SETTINGS = {
