@@ -16,7 +16,7 @@ COURSE_OPTIONS = $(call option,--epochs,$(EPOCHS)) $(call option,--batch-size,$(
 	$(call option,--image-path,$(IMAGE_PATH)) $(call option,--only,$(ONLY)) $(call option,--output,$(OUTPUT)) \
 	$(call option,--timeout,$(TIMEOUT)) $(call option,--notebooks-dir,$(NOTEBOOKS_DIR))
 
-.PHONY: setup course data lab test lint format clean translate
+.PHONY: setup course data lab test test-fast lint format clean translate
 
 setup: $(STAMP)
 
@@ -57,6 +57,10 @@ test: lint
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
 translate: setup
 	$(PY) -m course_utils translate $(if $(UPDATE),--update)
+
+# The inner loop: the unit tests without the slow ones and without the notebooks (about a minute).
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow" -q
 
 clean:
 	rm -rf build artifacts .pytest_cache

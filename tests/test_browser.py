@@ -31,7 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "build" / "browser"
 LAB_START_S = 90
-RUN_ALL_S = 240
+RUN_ALL_S = 480  # Run All on a loaded 2-core machine; a quiet one needs a fraction of it
 
 
 def find_chromium() -> str | None:
@@ -47,9 +47,13 @@ sync_api = pytest.importorskip(
     reason="Playwright's Python package is not installed (pip install -r requirements.txt)",
 )
 CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium browser found (apt-get install chromium, or set COURSE_CHROMIUM)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium browser found (apt-get install chromium, or set COURSE_CHROMIUM)",
+    ),
+]
 
 # JupyterLab user settings for the test server (JSON5 files, one per plugin).
 LAB_SETTINGS = {
@@ -324,11 +328,14 @@ def clear(page, widget, canvas) -> None:
 
 
 def test_the_pad_in_06_reads_a_stroke_as_1_and_a_circle_as_0_and_clear_resets_it(lab, page):
-    # The served copy trains its model (if 04 has not) for 3 epochs instead of 10: a test, not a lesson.
-    copy = lab.served / "06_your_digit.ipynb"
-    copy.write_text(
-        copy.read_text(encoding="utf-8").replace('"epochs = 10 ', '"epochs = 3 '), encoding="utf-8"
-    )
+    # The model 06 loads, trained here first as 04 would (3 epochs on the offline sample: a test, not a
+    # lesson), so Run All only loads it and the browser waits for the notebook, not for training.
+    from course_utils.data import load_dataset
+    from course_utils.params import check_params
+    from course_utils.training import load_or_train
+
+    params = check_params(epochs=3, data_source="sample", artifacts_dir=str(lab.served / "artifacts"))
+    load_or_train(params, load_dataset("mnist", "sample"))
     panel = open_notebook(page, lab, "06_your_digit.ipynb")
     run_all(page, panel)
     assert error_outputs(panel) == []

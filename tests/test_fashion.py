@@ -27,6 +27,7 @@ def load_tool():
     return module
 
 
+@pytest.mark.slow
 def test_core_notebooks_run_on_fashion_mnist(tmp_path):
     params = {"epochs": 1, "dataset": "fashion_mnist", "data_source": "offline"}
     results = run_course(output=tmp_path, params=params, only=CORE)

@@ -202,6 +202,7 @@ def _tiny_notebook(path: Path, value: float) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_plugin_checks_after_the_notebooks_and_names_each_kernels_notebook(tmp_path):
     """One session, two notebooks: 04's figure is above its floor, 05's under; the floors test runs last."""
     folder = tmp_path / "ci"
@@ -222,6 +223,7 @@ def test_plugin_checks_after_the_notebooks_and_names_each_kernels_notebook(tmp_p
     assert "1 failed, 2 passed" in result.stdout
 
 
+@pytest.mark.slow
 def test_floors_catch_04_when_its_learning_rate_is_broken(tmp_path):
     """The issue's mutation: 04's compile cell with ``learning_rate * 100``, run as CI runs it."""
     source = tmp_path / "notebooks"

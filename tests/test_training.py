@@ -251,6 +251,7 @@ def test_an_unreadable_backup_is_set_aside_and_training_starts_afresh(tmp_path, 
     assert epochs_run == [0, 1, 2] and len(history.history["loss"]) == 3
 
 
+@pytest.mark.slow
 def test_a_killed_training_process_finishes_only_the_remaining_epochs_when_rerun(tmp_path, small_data):
     arrays = {name: getattr(small_data, name) for name in ("x_train", "y_train", "x_test", "y_test")}
     np.savez(tmp_path / "data.npz", **arrays)
@@ -553,6 +554,7 @@ def which_set(trained, old, new_weights) -> str:
     return parts.pop() if len(parts) == 1 else "mixed"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("killed_at", [1, 2, 3, 4, 5])
 def test_a_save_killed_at_any_rename_loads_as_the_old_or_the_new_set(
     saved, small_data, monkeypatch, killed_at
