@@ -7,7 +7,6 @@ import http.server
 import os
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,18 +27,8 @@ from course_utils.data import (
 
 
 @pytest.fixture(autouse=True)
-def isolated_caches(tmp_path, monkeypatch):
-    """No test reads the user's ~/.keras, data folders or Debian's folder, and none reaches the internet:
-    downloads go to a refused port, and pip sees no index and no user configuration."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
-    monkeypatch.delenv("FASHION_MNIST_DATA_DIR", raising=False)
-    monkeypatch.setenv("COURSE_DATA_MIRROR", "http://127.0.0.1:9/")  # discard port: refused at once
-    (tmp_path / "no-index").mkdir()
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-index"))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def isolated_caches(no_data_sources, tmp_path, monkeypatch):
+    """No test reads the user's caches, data folders or Debian's folder, or reaches the network."""
     spec = data.DATASETS["fashion_mnist"]
     system_dir = str(tmp_path / "no-system-package")
     monkeypatch.setitem(data.DATASETS, "fashion_mnist", dataclasses.replace(spec, system_dirs=(system_dir,)))

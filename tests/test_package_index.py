@@ -8,12 +8,10 @@ import dataclasses
 import gzip
 import hashlib
 import io
-import os
 import pickle
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -31,17 +29,8 @@ REAL_WHEEL = data.DATASETS["mnist"].index_wheel
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No user cache or data folder; pip sees no index and no user configuration unless a test serves one."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
-    monkeypatch.delenv("FASHION_MNIST_DATA_DIR", raising=False)
-    monkeypatch.setenv("COURSE_DATA_MIRROR", "http://127.0.0.1:9/")  # discard port: refused at once
-    (tmp_path / "no-index").mkdir()
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-index"))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # refused wheels are kept here, not in /tmp
+def isolated(no_data_sources):
+    """No test reads the user's caches or data folders, or reaches the network (see conftest.py)."""
 
 
 # --- fakes: a classic pickle as Python 2 wrote it, and a wheel around it ---------------------------------
