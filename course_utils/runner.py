@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import re
@@ -399,6 +400,7 @@ def _signals_raise_run_interrupted() -> Iterator[None]:
         return
 
     def handler(signum, frame):
+        _quiet_kernel_teardown()
         raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -407,6 +409,13 @@ def _signals_raise_run_interrupted() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _quiet_kernel_teardown() -> None:
+    """Once the run is interrupted, the libraries' logs of the kernel they stop ("Kernel died", a task's
+    traceback) are noise: the report and the runner's own line say what happened."""
+    for name in ("asyncio", "nbclient", "papermill", "traitlets", "jupyter_client"):
+        logging.getLogger(name).disabled = True
 
 
 @contextmanager
