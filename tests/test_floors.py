@@ -176,13 +176,13 @@ def test_record_headline_appends_figure_notebook_data_and_parameters(tmp_path, m
 # --- the plugin, on small notebooks and on 04 itself -------------------------------------------------------
 
 
-def _pytest_with_floors(*paths: Path, headlines: Path) -> subprocess.CompletedProcess:
+def _pytest_with_floors(*paths: Path, headlines: Path, options=()) -> subprocess.CompletedProcess:
     """pytest with the floors plugin, run from ``headlines``' folder with the file named relative to it
     (as ``make test`` may): nbval starts each kernel in its notebook's folder, elsewhere."""
     env = {**os.environ, floors.HEADLINES_FILE_VARIABLE: headlines.name}
     env.pop(floors.NOTEBOOK_VARIABLE, None)
     command = [sys.executable, "-m", "pytest", *map(str, paths), "--nbval-lax", "--nbval-current-env"]
-    command += ["-p", "course_utils.floors_plugin", "-p", "no:cacheprovider", "-q"]
+    command += ["-p", "course_utils.floors_plugin", "-p", "no:cacheprovider", "-q", *options]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=headlines.parent, timeout=600)
 
 
@@ -203,21 +203,24 @@ def _tiny_notebook(path: Path, value: float) -> Path:
 
 
 @pytest.mark.slow
-def test_plugin_checks_after_the_notebooks_and_names_each_kernels_notebook(tmp_path):
-    """One session, two notebooks: 04's figure is above its floor, 05's under; the floors test runs last."""
+@pytest.mark.parametrize("options", [(), ("-n", "2", "--dist", "loadscope")], ids=["serial", "xdist"])
+def test_plugin_checks_after_the_notebooks_and_names_each_kernels_notebook(tmp_path, options):
+    """One session, two notebooks: 04's figure is above its floor, 05's under; the floors test runs last
+    (under xdist, on the controller once both workers have run their notebook)."""
     folder = tmp_path / "ci"
     folder.mkdir()
     good = _tiny_notebook(folder / "04_compile_fit.ipynb", 0.99)
     bad = _tiny_notebook(folder / "05_prediction.ipynb", 0.5)
     headlines = tmp_path / "headlines.jsonl"
     headlines.write_text('{"notebook": "05_prediction", "name": "stale"}\n')  # emptied at session start
-    result = _pytest_with_floors(good, bad, headlines=headlines)
+    result = _pytest_with_floors(good, bad, headlines=headlines, options=options)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert [(r["notebook"], r["value"]) for r in read_headlines(headlines)] == [
+    assert sorted((r["notebook"], r["value"]) for r in read_headlines(headlines)) == [
         ("04_compile_fit", 0.99),
         ("05_prediction", 0.5),
     ]
-    assert "..F" in result.stdout  # the two notebooks' cells pass, then the floors fail
+    if not options:  # serial: the two notebooks' cells pass, then the floors fail (xdist prints by worker)
+        assert "..F" in result.stdout
     assert "05_prediction: test accuracy 50.00% on the test set is under its floor" in result.stdout
     assert "04_compile_fit: test accuracy" not in result.stdout
     assert "1 failed, 2 passed" in result.stdout
