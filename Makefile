@@ -48,11 +48,14 @@ format: setup
 # nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs. The notebooks
 # write their headline figures to build/ci/headlines.jsonl, and the floors plugin's last test checks them
 # against course_utils/floors.csv (a notebook that stops learning fails here).
+# Two pytest-xdist workers (TEST_WORKERS=1 for one): each test file and each notebook runs whole on one worker.
+TEST_WORKERS ?= 2
 test: lint
 	rm -rf build/ci
 	$(PY) -m course_utils prepare-ci --output build/ci
 	COURSE_HEADLINES_FILE=$(CURDIR)/build/ci/headlines.jsonl \
-		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin
+		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin \
+		-n $(TEST_WORKERS) --dist loadscope
 
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
 translate: setup
