@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from course_utils import plots  # also shows returned Figures inline in Jupyter
+from course_utils import plots
 from course_utils.params import CourseParams
 
 MNIST_SIZE = 28  # the image the model takes: 28 x 28 pixels
