@@ -600,7 +600,7 @@ def check_dataset(name) -> str:
 
 
 def check_data_source(data_source) -> str:
-    """The data-source rule, the one place it is written: one of ``DATA_SOURCES``, as ``load_dataset`` takes."""
+    """The data-source rule, the one place it is written: one of ``DATA_SOURCES`` (``load_dataset``'s)."""
     if not isinstance(data_source, str) or data_source not in DATA_SOURCES:
         raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {data_source!r}")
     return data_source
