@@ -617,7 +617,7 @@ def _fsync(path: Path) -> None:
 def _metadata(params: CourseParams, dataset: Dataset) -> dict:
     return {
         "dataset": dataset.name,
-        "data_source": dataset.origin,
+        "data_origin": dataset.origin,  # where the images came from; run.json's data_source is the mode asked
         "data_description": dataset.source,
         "class_names": list(dataset.class_names),
         "parameters": {
@@ -788,7 +788,17 @@ def load_trained_model(params: CourseParams, dataset: Dataset | None = None) -> 
             f"or not a model saved by 04: {_RERUN}."
         ) from exc
     _check_fits_data(model, model_path, params, dataset)
-    return TrainedModel(model, history, metadata)
+    return TrainedModel(model, history, _current_metadata(metadata))
+
+
+def _current_metadata(metadata: dict) -> dict:
+    """``model.json`` as this version writes it: before the key was renamed, the data's origin was saved as
+    ``data_source``, which now means only the mode asked for (``run.json``, the parameters)."""
+    if "data_source" not in metadata or "data_origin" in metadata:
+        return metadata
+    renamed = {key: value for key, value in metadata.items() if key != "data_source"}
+    renamed["data_origin"] = metadata["data_source"]
+    return renamed
 
 
 def _check_same_save(folder: Path, metadata: dict) -> None:
