@@ -54,8 +54,8 @@ def imported_modules(path: Path, name: str | None = None) -> set[str]:
             if node.level:  # relative: from . import x, from .y import z
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # "from pkg import submodule"
+            for alias in node.names:  # "from pkg import submodule" imports the submodule; else the module
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
     return {module for module in found if module in MODULES and module != name}
 
 
@@ -207,8 +207,9 @@ def test_importing_a_plotting_module_changes_no_matplotlib_setting(module, monke
         def enable_matplotlib(self, gui=None):
             calls.append(gui)
 
-    monkeypatch.setattr(IPython, "get_ipython", lambda: KernelShell())
     backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: KernelShell())
     importlib.reload(importlib.import_module(module))
+    monkeypatch.undo()  # reading the backend below asks IPython again
     assert calls == [], f"importing {module} switched the inline backend"
     assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params
