@@ -592,6 +592,20 @@ def _how_to_get(spec: DatasetSpec) -> str:
     return text
 
 
+def check_dataset(name) -> str:
+    """The dataset rule, the one place it is written: ``name`` must be a key of ``DATASETS``."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
+    return name
+
+
+def check_data_source(data_source) -> str:
+    """The data-source rule, the one place it is written: one of ``DATA_SOURCES`` (``load_dataset``'s)."""
+    if not isinstance(data_source, str) or data_source not in DATA_SOURCES:
+        raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {data_source!r}")
+    return data_source
+
+
 def load_dataset(
     name: str = "mnist",
     data_source: str = "auto",
@@ -609,10 +623,8 @@ def load_dataset(
     saying what to do. ``seed`` fixes MNIST's sample split. ``scaled=False`` returns the pixels as published
     (uint8, (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
     """
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
-    if data_source not in DATA_SOURCES:
-        raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {data_source!r}")
+    check_dataset(name)
+    check_data_source(data_source)
     spec = DATASETS[name]
     timeouts = {
         "download": DOWNLOAD_TIMEOUT_S if download_timeout is None else download_timeout,

@@ -3,9 +3,9 @@
 Data parallelism: every replica (a GPU, a logical CPU device, a worker process) holds a copy of the model,
 takes its slice of each global batch, and the gradients are averaged across replicas (all-reduce) before
 every update, so the copies stay identical. ``make_strategy`` picks the strategy from the ``strategy``
-parameter; ``train_with_strategy`` trains the lesson's model under it (Keras' ``fit`` for the default and
-mirrored strategies, ``train_custom_loop`` across workers: see its docstring for why). Notebook
-``09_scaling_out`` teaches it.
+parameter; ``course_utils.training.train_with_strategy`` trains the lesson's model under it (Keras' ``fit``
+for the default and mirrored strategies, ``train_custom_loop`` here across workers: see its docstring for
+why). This module imports nothing from ``training``. Notebook ``09_scaling_out`` teaches it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from collections.abc import Callable, Iterator
 import keras
 import numpy as np
 
-from course_utils.data import Dataset
-from course_utils.env import set_seed
-from course_utils.models import build_cnn
-from course_utils.params import STRATEGIES, CourseParams
-from course_utils.training import TrainedModel, train_model
+from course_utils.models import TrainedModel, build_cnn
+from course_utils.params import STRATEGIES
 
 # The Keras 3 issue that keeps ``model.fit`` from running under MultiWorkerMirroredStrategy (TF 2.21).
 MULTIWORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"
@@ -299,33 +296,3 @@ def train_custom_loop(
             )
     metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
     return TrainedModel(model, history, {**metadata, "global_batch": global_batch, "loop": "custom"})
-
-
-def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
-    """The lesson's training under ``params.strategy`` (and ``params.mixed_precision``).
-
-    ``params.batch_size`` is each replica's batch; the global batch is that times the replicas. The
-    default and mirrored strategies use the lesson's ``fit`` (with the test set as validation data), the
-    model built and compiled inside ``strategy.scope()`` so its variables are mirrored (under
-    ``mixed_float16``, ``compile`` wraps Adam in a ``LossScaleOptimizer`` itself); multiworker uses
-    ``train_custom_loop`` (``fit`` fails there with Keras 3, see ``MULTIWORKER_FIT_ISSUE``).
-    """
-    strategy = make_strategy(params.strategy)  # first: multiworker must start before other TF work
-    batch = global_batch_size(params.batch_size, strategy)
-    with mixed_precision_policy(params.mixed_precision):
-        if params.strategy == "multiworker":
-            set_seed(params.seed)  # train_model seeds the fit path itself
-            return train_custom_loop(
-                strategy,
-                lambda: build_cnn_for_policy(dataset.num_classes),
-                (dataset.x_train, dataset.y_train),
-                epochs=params.epochs,
-                global_batch=batch,
-                learning_rate=params.learning_rate,
-                seed=params.seed,
-            )
-        # The course's training helper: fit with resume backups, best checkpoint and TensorBoard logs.
-        trained = train_model(params, dataset, build_cnn_for_policy, strategy=strategy)
-    metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
-    trained.metadata = {**trained.metadata, **metadata, "global_batch": batch, "loop": "fit"}
-    return trained

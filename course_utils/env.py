@@ -32,8 +32,11 @@ def keras_backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def quiet_tensorflow_startup() -> None:
+def quiet_tensorflow_logs() -> None:
     """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
+
+    Call it before anything imports TensorFlow or Keras (each notebook's setup cell does); importing
+    ``course_utils`` does not call it.
 
     Level 3 keeps only fatal messages: TensorFlow 2.21 logs harmless C++ "errors" during ``fit`` (a tf.data
     attribute it does not know). Real failures still raise Python exceptions.
@@ -121,13 +124,22 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
     return names
 
 
+def check_seed(seed) -> int:
+    """The course's one seed rule: a whole number from 0 to 2**32 - 1, what NumPy (and so Keras) accepts.
+
+    ``check_params`` and ``set_seed`` both use it, so a seed the notebook accepts is one that seeding takes.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    return seed
+
+
 def set_seed(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and the Keras backend together, so the same run gives the same numbers.
 
     With ``deterministic`` TensorFlow also picks deterministic kernels (a little slower on a GPU).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     import keras
 
     keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend in one call

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers
 
 # Parameters per layer, worked out by hand in 03_model_anatomy: (3*3*1 + 1)*32, (3*3*32 + 1)*64,
 # (5*5*64 + 1)*64, (64 + 1)*10.
 SEED_MODEL_PARAMS = 320 + 18_496 + 102_464 + 650  # 121,930
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A trained model with its per-epoch history and what it was trained on."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    metadata: dict
 
 
 def build_cnn(num_classes: int = 10, input_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:

@@ -14,7 +14,8 @@ import difflib
 import tempfile
 from pathlib import Path
 
-from course_utils.data import DATA_SOURCES, DATASETS
+from course_utils.data import check_data_source, check_dataset
+from course_utils.env import check_seed
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
@@ -142,10 +143,9 @@ def check_params(**values) -> CourseParams:
 
     _positive_int("epochs", params.epochs, 1000)
     _positive_int("batch_size", params.batch_size, 65_536)
-    if isinstance(params.seed, bool) or not isinstance(params.seed, int) or not 0 <= params.seed < 2**32:
-        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {params.seed!r}")
-    _one_of("dataset", params.dataset, sorted(DATASETS))
-    _one_of("data_source", params.data_source, DATA_SOURCES)
+    check_seed(params.seed)
+    check_dataset(params.dataset)
+    check_data_source(params.data_source)
     if not isinstance(params.artifacts_dir, str) or not params.artifacts_dir.strip():
         raise ValueError(f"artifacts_dir must be a non-empty folder path, got {params.artifacts_dir!r}")
     artifacts = Path(params.artifacts_dir).expanduser()

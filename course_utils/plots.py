@@ -2,8 +2,8 @@
 
 Every ``show_*`` function makes a new ``matplotlib.figure.Figure`` (not registered with pyplot, so nothing
 piles up in memory) with the object-oriented API, and returns it: as the last line of a cell, Jupyter shows
-it once. Nothing here calls ``plt.show()`` or changes rcParams; in a script, pass the figure to
-``save_figure``.
+it once. Nothing here calls ``plt.show()`` or changes rcParams, and importing it changes no matplotlib
+setting: in a notebook, call ``show_figures_inline()`` once; in a script, pass the figure to ``save_figure``.
 
 Labels and predictions may be class indices (shape ``(N,)``) or per-class scores such as one-hot labels or
 ``model.predict`` output (shape ``(N, C)``), which are reduced with ``argmax``.
@@ -33,13 +33,15 @@ PROBABILITY_TOP = 1.15  # the probability axis ends here, so a full bar's label 
 _LONG_NAME = 3  # class names longer than this get rotated tick labels
 
 
-# --- input checks shared by the plots ----------------------------------------------------------------------
+# --- showing figures in a notebook ------------------------------------------------------------------------
 
 
-def _enable_inline_display() -> None:
-    """In a Jupyter kernel, register the inline PNG display for Figures (what ``%matplotlib inline`` does).
+def show_figures_inline() -> None:
+    """In a Jupyter kernel, show the Figures that cells return as pictures (what ``%matplotlib inline`` does).
 
-    The figures here are not managed by pyplot, so without this a returned Figure shows only as text.
+    The figures here are not managed by pyplot, so without this a returned Figure shows only as text. Each
+    notebook that draws calls it in its setup cell; importing this module changes nothing. Outside a
+    kernel it does nothing.
     """
     try:
         from IPython import get_ipython
@@ -50,7 +52,7 @@ def _enable_inline_display() -> None:
         shell.enable_matplotlib("inline")
 
 
-_enable_inline_display()
+# --- input checks shared by the plots ----------------------------------------------------------------------
 
 
 def _new_figure(rows: int, cols: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:

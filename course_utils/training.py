@@ -21,15 +21,15 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
 import course_utils
+from course_utils import distribute
 from course_utils.data import DATASETS, Dataset
 from course_utils.env import set_seed, versions
-from course_utils.models import build_cnn, compile_cnn
+from course_utils.models import TrainedModel, build_cnn, compile_cnn
 from course_utils.params import CourseParams
 
 MODEL_FILE = "model.keras"
@@ -55,15 +55,6 @@ _RERUN = "re-run 04_compile_fit.ipynb to train and save the model again"
 
 class ArtifactError(RuntimeError):
     """A saved model that cannot be used; the message names the file and the fix."""
-
-
-@dataclass
-class TrainedModel:
-    """A trained model with its per-epoch history and what it was trained on."""
-
-    model: keras.Model
-    history: dict[str, list[float]]
-    metadata: dict
 
 
 def fit_verbosity() -> int:
@@ -540,15 +531,44 @@ def train_model(
     return TrainedModel(model, dict(history.history), _metadata(params, dataset))
 
 
+def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
+    """The lesson's training under ``params.strategy`` (and ``params.mixed_precision``).
+
+    ``params.batch_size`` is each replica's batch; the global batch is that times the replicas. The
+    default and mirrored strategies use the lesson's ``fit`` (``train_model``, with the test set as validation
+    data), the model built and compiled inside ``strategy.scope()`` so its variables are mirrored (under
+    ``mixed_float16``, ``compile`` wraps Adam in a ``LossScaleOptimizer`` itself); multiworker uses
+    ``distribute.train_custom_loop`` (``fit`` fails there with Keras 3, see
+    ``distribute.MULTIWORKER_FIT_ISSUE``).
+    """
+    strategy = distribute.make_strategy(params.strategy)  # first: multiworker must start before other TF work
+    batch = distribute.global_batch_size(params.batch_size, strategy)
+    with distribute.mixed_precision_policy(params.mixed_precision):
+        if params.strategy == "multiworker":
+            set_seed(params.seed)  # train_model seeds the fit path itself
+            return distribute.train_custom_loop(
+                strategy,
+                lambda: distribute.build_cnn_for_policy(dataset.num_classes),
+                (dataset.x_train, dataset.y_train),
+                epochs=params.epochs,
+                global_batch=batch,
+                learning_rate=params.learning_rate,
+                seed=params.seed,
+            )
+        # The course's training helper: fit with resume backups, best checkpoint and TensorBoard logs.
+        trained = train_model(params, dataset, distribute.build_cnn_for_policy, strategy=strategy)
+    metadata = {"strategy": distribute.strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
+    trained.metadata = {**trained.metadata, **metadata, "global_batch": batch, "loop": "fit"}
+    return trained
+
+
 def fit_seed_model(params: CourseParams, dataset: Dataset, *, strategy=None) -> TrainedModel:
     """The course's CNN trained as ``params.strategy`` and ``params.mixed_precision`` say.
 
-    Goes through ``course_utils.distribute.train_with_strategy`` unless a strategy is given.
+    Goes through ``train_with_strategy`` unless a strategy is given.
     """
     if strategy is not None:
         return train_model(params, dataset, build_cnn, strategy=strategy)
-    from course_utils.distribute import train_with_strategy  # distribute builds on this module
-
     return train_with_strategy(params, dataset)
 
 
@@ -597,7 +617,7 @@ def _fsync(path: Path) -> None:
 def _metadata(params: CourseParams, dataset: Dataset) -> dict:
     return {
         "dataset": dataset.name,
-        "data_source": dataset.origin,
+        "data_origin": dataset.origin,  # where the images came from; run.json's data_source is the mode asked
         "data_description": dataset.source,
         "class_names": list(dataset.class_names),
         "parameters": {
@@ -768,7 +788,17 @@ def load_trained_model(params: CourseParams, dataset: Dataset | None = None) -> 
             f"or not a model saved by 04: {_RERUN}."
         ) from exc
     _check_fits_data(model, model_path, params, dataset)
-    return TrainedModel(model, history, metadata)
+    return TrainedModel(model, history, _current_metadata(metadata))
+
+
+def _current_metadata(metadata: dict) -> dict:
+    """``model.json`` as this version writes it: before the key was renamed, the data's origin was saved as
+    ``data_source``, which now means only the mode asked for (``run.json``, the parameters)."""
+    if "data_source" not in metadata or "data_origin" in metadata:
+        return metadata
+    renamed = {key: value for key, value in metadata.items() if key != "data_source"}
+    renamed["data_origin"] = metadata["data_source"]
+    return renamed
 
 
 def _check_same_save(folder: Path, metadata: dict) -> None:
