@@ -21,6 +21,7 @@ import numpy as np
 
 from course_utils.data import Dataset
 from course_utils.env import set_seed
+from course_utils.i18n import _
 from course_utils.models import build_cnn
 from course_utils.params import STRATEGIES, CourseParams
 from course_utils.training import TrainedModel, train_model
@@ -42,7 +43,7 @@ def split_cpu(n: int = 2) -> int:
     TensorFlow. Too late, it explains what to do instead of raising. Returns the number of logical CPUs.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise ValueError(_("n must be a positive integer, got {value!r}").format(value=n))
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -52,8 +53,10 @@ def split_cpu(n: int = 2) -> int:
         count = len(tf.config.list_logical_devices("CPU"))
         if count != n:
             print(
-                f"Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
-                f"({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                _(
+                    "Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
+                    "({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                ).format(n=n, count=count)
             )
         return count
     return len(tf.config.list_logical_devices("CPU"))
@@ -125,16 +128,21 @@ def make_strategy(name: str = "auto"):
         config = read_tf_config()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         workers = len(config["cluster"]["worker"])
-        where = f"worker {config['task']['index']} of {workers}"
+        where = _("worker {index} of {count}").format(index=config["task"]["index"], count=workers)
     elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
         devices = _mirrored_devices(tf)
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
     else:
         strategy = tf.distribute.get_strategy()
-        where = "one device, no distribution"
+        where = _("one device, no distribution")
     replicas = strategy.num_replicas_in_sync
-    print(f"Strategy: {strategy_name(strategy)} ({where}), {replicas} replica{'s' * (replicas != 1)} in sync")
+    in_sync = _("{count} replica in sync") if replicas == 1 else _("{count} replicas in sync")
+    print(
+        _("Strategy: {name} ({where}), {in_sync}").format(
+            name=strategy_name(strategy), where=where, in_sync=in_sync.format(count=replicas)
+        )
+    )
     return strategy
 
 
