@@ -121,7 +121,9 @@ def make_strategy(name: str = "auto"):
     TensorFlow work), and start every worker: each waits for the others.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {name!r}")
+        raise ValueError(
+            _("strategy must be one of {allowed}, got {value!r}").format(allowed=list(STRATEGIES), value=name)
+        )
     import tensorflow as tf
 
     if name == "multiworker":
@@ -166,7 +168,9 @@ def global_batch_size(per_replica_batch: int, strategy) -> int:
     many images per step and an epoch takes N times fewer steps.
     """
     if isinstance(per_replica_batch, bool) or not isinstance(per_replica_batch, int) or per_replica_batch < 1:
-        raise ValueError(f"per_replica_batch must be a positive integer, got {per_replica_batch!r}")
+        raise ValueError(
+            _("per_replica_batch must be a positive integer, got {value!r}").format(value=per_replica_batch)
+        )
     return per_replica_batch * strategy.num_replicas_in_sync
 
 
@@ -223,7 +227,9 @@ def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
     ``on_gpu=None`` looks for a GPU.
     """
     if isinstance(params_batch, bool) or not isinstance(params_batch, int) or params_batch < 1:
-        raise ValueError(f"params_batch must be a positive integer, got {params_batch!r}")
+        raise ValueError(
+            _("params_batch must be a positive integer, got {value!r}").format(value=params_batch)
+        )
     if on_gpu is None:
         import tensorflow as tf
 
@@ -259,7 +265,11 @@ def train_custom_loop(
 
     x, y = dataset_arrays
     if len(x) < global_batch:
-        raise ValueError(f"need at least one global batch ({global_batch} images), got {len(x)}")
+        raise ValueError(
+            _("need at least one global batch ({batch} images), got {count}").format(
+                batch=global_batch, count=len(x)
+            )
+        )
     with strategy.scope():
         model = model_fn()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
