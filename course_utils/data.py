@@ -753,10 +753,11 @@ def describe_test_data(dataset: Dataset) -> str:
     """The test data a figure is measured on, in words, for printing next to the figure.
 
     "the 1,000-image MNIST sample test set" for a shipped sample, "the 10,000 MNIST test images" for a full
-    set.
+    set. Always English: the runner's report and the learning floors' records name the data with it, and
+    the headline line it ends is English.
     """
     spec = DATASETS.get(dataset.name)
     title = spec.title if spec is not None else dataset.name
     if dataset.is_sample:
-        return _("the {count:,}-image {title} sample test set").format(count=len(dataset.x_test), title=title)
-    return _("the {count:,} {title} test images").format(count=len(dataset.x_test), title=title)
+        return f"the {len(dataset.x_test):,}-image {title} sample test set"
+    return f"the {len(dataset.x_test):,} {title} test images"

@@ -262,3 +262,33 @@ def test_extraction_refuses_an_f_string(tmp_path):
 
 def test_no_compiled_catalogs_are_committed():
     assert list((ROOT / "locale").rglob("*.mo")) == []
+
+
+def test_figures_in_chinese_notebooks_need_no_cjk_font(chinese):
+    """Plots keep English labels (the default font has no CJK glyphs): drawn after set_language("zh_CN"),
+    no figure warns of a missing glyph."""
+    import io
+    import warnings
+
+    import numpy as np
+
+    from course_utils import digits, plots
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((12, 28, 28)), np.arange(12) % 10
+    names = [str(d) for d in range(10)]
+    history = {"loss": [1.0, 0.5], "accuracy": [0.6, 0.8], "val_loss": [0.9, 0.6], "val_accuracy": [0.7, 0.8]}
+    figures = [
+        plots.show_digit_grid(images, labels, names, rows=1, cols=4, predictions=(labels + 1) % 10),
+        plots.show_training_curves(history),
+        plots.show_probabilities(np.full(10, 0.1), names, true_label=3),
+        plots.show_mistakes(images, labels, (labels + 1) % 10, names, max_images=4),
+        digits.show_preprocessing_steps(digits.sample_digit_paths()[0]),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for figure in figures:
+            figure.savefig(io.BytesIO(), format="png")
+    assert [str(w.message) for w in caught if "glyph" in str(w.message).lower()] == []
+    texts = [t.get_text() for f in figures for t in f.findobj(lambda a: hasattr(a, "get_text"))]
+    assert [t for t in texts if any("\u4e00" <= c <= "\u9fff" for c in t)] == []
