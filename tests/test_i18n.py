@@ -45,6 +45,22 @@ def test_every_wrapped_message_has_a_checked_translation_with_the_same_placehold
     assert unused == [], "no module uses these any more: delete them from course_utils.po"
 
 
+# The modules whose messages a learner reads in the notebooks (the exercises aside).
+LEARNER_MODULES = (
+    "data.py",
+    "package_index.py",
+    "checksums.py",
+    "classic_pickle.py",
+    "params.py",
+    "env.py",
+    "models.py",
+    "training.py",
+    "distribute.py",
+    "plots.py",
+    "digits.py",
+)
+
+
 def test_the_catalog_is_extracted_from_every_module_of_the_package():
     sources = {path.name for path in i18n.wrapped_sources()}
     modules = {path.name for path in (ROOT / "course_utils").rglob("*.py")}
@@ -54,9 +70,7 @@ def test_the_catalog_is_extracted_from_every_module_of_the_package():
         for found in i18n.extract_messages(i18n.wrapped_sources()).values()
         for place in found
     }
-    learner_modules = {"data.py", "package_index.py", "params.py", "env.py", "models.py", "training.py"}
-    learner_modules |= {"distribute.py", "plots.py", "digits.py", "checking.py", "index.html.j2"}
-    assert learner_modules <= places
+    assert {*LEARNER_MODULES, "checking.py", "index.html.j2"} <= places
 
 
 # Messages a learner can meet that stay English on purpose: tables aligned by column (CJK characters are two
@@ -99,18 +113,8 @@ def test_learner_facing_modules_print_and_raise_only_wrapped_messages():
     """A new ``print(f"...")`` or ``raise ValueError(f"...")`` in a learner-facing module fails here: wrap it
     with ``_()`` (and translate it), or add it to ENGLISH_ON_PURPOSE with the reason."""
     unwrapped = []
-    for name in (
-        "data",
-        "package_index",
-        "params",
-        "env",
-        "models",
-        "training",
-        "distribute",
-        "plots",
-        "digits",
-    ):
-        path = ROOT / "course_utils" / f"{name}.py"
+    for name in LEARNER_MODULES:
+        path = ROOT / "course_utils" / name
         unwrapped += [
             f"{path.name}:{line} {function}: {text}"
             for function, line, text in _unwrapped_messages(path)
@@ -163,16 +167,21 @@ def test_bad_parameters_data_and_files_are_reported_in_chinese_then_english_agai
 def test_the_data_line_and_its_warnings_come_in_chinese(
     chinese, no_data_sources, tmp_path, monkeypatch, capsys
 ):
-    from course_utils.data import load_dataset
+    from course_utils.data import DATASETS, IDX_FILES, keras_cache_folder, load_dataset
 
     monkeypatch.setenv("FASHION_MNIST_DATA_DIR", str(tmp_path / "nowhere"))
+    cache = keras_cache_folder(DATASETS["fashion_mnist"])
+    cache.mkdir(parents=True)
+    for name in IDX_FILES:  # a damaged copy: refused, with a warning
+        (cache / name).write_bytes(b"not the published file")
     data = load_dataset("fashion_mnist", "offline")
     out = capsys.readouterr().out.splitlines()
-    assert (
-        out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {str(tmp_path / 'nowhere')!r}，但它不存在；已忽略它。"
-    )
-    assert out[1].startswith("数据：离线样本：随课程提供的 5,000 张真实 Fashion-MNIST 图像")
-    assert out[1].endswith("结果与完整的 Fashion-MNIST 数据集（60,000 / 10,000 张图像）不同。")
+    nowhere = str(tmp_path / "nowhere")
+    assert out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {nowhere!r}，但它不存在；已忽略它。"
+    assert out[1].startswith(f"警告：不使用 Keras 缓存 中的副本：{cache / IDX_FILES[0]}：SHA-256 ")
+    assert out[1].endswith("不符。没有改动这个文件，也不使用它；请删除或替换它。")
+    assert out[2].startswith("数据：离线样本：随课程提供的 5,000 张真实 Fashion-MNIST 图像")
+    assert out[2].endswith("结果与完整的 Fashion-MNIST 数据集（60,000 / 10,000 张图像）不同。")
     assert data.source.startswith("离线样本")
 
 
