@@ -132,7 +132,8 @@ def update_catalog(language: str = "zh_CN") -> dict[str, int]:
     """Merge the wrapped messages into ``locale/<language>/LC_MESSAGES/course_utils.po`` (polib).
 
     New messages get empty entries; an entry whose message is gone becomes obsolete (its translation is kept
-    there for reuse). Returns the counts of new and obsolete entries.
+    there for reuse, until tests/test_i18n.py asks for it to be deleted). Returns the counts of new and
+    obsolete entries.
     """
     import polib
 
