@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from course_utils import plots
+from course_utils.i18n import _
 from course_utils.params import CourseParams
 
 MNIST_SIZE = 28  # the image the model takes: 28 x 28 pixels
@@ -64,19 +65,24 @@ def _describe(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     if isinstance(source, Image.Image):
-        return f"the {source.mode} image of size {source.size[0]}x{source.size[1]}"
-    return f"the array of shape {np.shape(source)}"
+        return _("the {mode} image of size {width}x{height}").format(
+            mode=source.mode, width=source.size[0], height=source.size[1]
+        )
+    return _("the array of shape {shape}").format(shape=np.shape(source))
 
 
 def _too_large(path: Path, size: tuple[int, int] | None) -> DigitImageError:
-    limit = f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
-    what = "is too large"
+    what = _("is too large")
     if size is not None:
-        what = f"is {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:,.0f} megapixels)"
+        what = _("is {width} x {height} pixels ({megapixels:,.0f} megapixels)").format(
+            width=size[0], height=size[1], megapixels=size[0] * size[1] / 1e6
+        )
     return DigitImageError(
-        f"{path} {what}, more than the {limit} the course reads: decoding it could fill the memory (Pillow "
-        "treats such files as possible decompression bombs). Shrink or crop it to at most about 9000 x 9000 "
-        "pixels (a photo of one digit needs far fewer) and try again"
+        _(
+            "{path} {what}, more than the {limit:.0f} megapixels the course reads: decoding it could fill "
+            "the memory (Pillow treats such files as possible decompression bombs). Shrink or crop it to "
+            "at most about 9000 x 9000 pixels (a photo of one digit needs far fewer) and try again"
+        ).format(path=path, what=what, limit=MAX_IMAGE_PIXELS / 1e6)
     )
 
 
@@ -96,11 +102,13 @@ def _declared_size(path: Path) -> tuple[int, int] | None:
 def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
     """The image in ``path`` (its first frame), or with ``decode=False`` only its checks (header only)."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file; image_path must name an image file (PNG or JPEG)")
+        raise FileNotFoundError(
+            _("{path}: no such file; image_path must name an image file (PNG or JPEG)").format(path=path)
+        )
     if path.is_dir():
-        raise DigitImageError(f"{path} is a folder, not an image file")
+        raise DigitImageError(_("{path} is a folder, not an image file").format(path=path))
     if path.stat().st_size == 0:
-        raise DigitImageError(f"{path} is empty (0 bytes): not an image")
+        raise DigitImageError(_("{path} is empty (0 bytes): not an image").format(path=path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # refused, not only warned about
@@ -111,7 +119,11 @@ def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
                     return None
                 frames = getattr(opened, "n_frames", 1)
                 if getattr(opened, "is_animated", False) and frames > 1:
-                    print(f"Note: {path} is animated ({frames} frames): only its first frame is read.")
+                    print(
+                        _("Note: {path} is animated ({frames} frames): only its first frame is read.").format(
+                            path=path, frames=frames
+                        )
+                    )
                 opened.load()
                 return ImageOps.exif_transpose(opened)  # phone photos: apply the camera's rotation
     except DigitImageError:
@@ -119,9 +131,13 @@ def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large(path, _declared_size(path)) from exc
     except UnidentifiedImageError as exc:
-        raise DigitImageError(f"{path} is not an image Pillow can read (PNG, JPEG, ...)") from exc
+        raise DigitImageError(
+            _("{path} is not an image Pillow can read (PNG, JPEG, ...)").format(path=path)
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt files
-        raise DigitImageError(f"{path} could not be read as an image ({exc})") from exc
+        raise DigitImageError(
+            _("{path} could not be read as an image ({error})").format(path=path, error=exc)
+        ) from exc
 
 
 def check_image_file(path: str | os.PathLike) -> None:
@@ -154,13 +170,21 @@ def _to_unit_range(x: np.ndarray, name: str) -> np.ndarray:
     if x.dtype == bool:
         return x.astype(np.float64)
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-        raise DigitImageError(f"{name} is not an image: pixels must be numbers, got dtype {x.dtype}")
+        raise DigitImageError(
+            _("{name} is not an image: pixels must be numbers, got dtype {dtype}").format(
+                name=name, dtype=x.dtype
+            )
+        )
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
-        raise DigitImageError(f"{name} has NaN or infinite pixels")
+        raise DigitImageError(_("{name} has NaN or infinite pixels").format(name=name))
     low, top = float(x.min()), float(x.max())
     if low < 0:
-        raise DigitImageError(f"{name} has negative pixels (min {low:g}); pass values in [0, 1] or [0, 255]")
+        raise DigitImageError(
+            _("{name} has negative pixels (min {low:g}); pass values in [0, 1] or [0, 255]").format(
+                name=name, low=low
+            )
+        )
     if top <= 1.0:
         return x
     return x / (255.0 if top <= 255 else 65535.0 if top <= 65535 else top)
@@ -179,9 +203,11 @@ def load_image(source: Any) -> np.ndarray:
     if x.ndim == 3 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[-1] not in (3, 4)):
-        raise DigitImageError(f"{name} is not an image: expected (H, W), (H, W, 3) or (H, W, 4) pixels")
+        raise DigitImageError(
+            _("{name} is not an image: expected (H, W), (H, W, 3) or (H, W, 4) pixels").format(name=name)
+        )
     if x.size == 0:
-        raise DigitImageError(f"{name} has no pixels (zero width or height)")
+        raise DigitImageError(_("{name} has no pixels (zero width or height)").format(name=name))
     x = _to_unit_range(x, name)
     if x.ndim == 3 and x.shape[-1] == 4:
         x = _flatten_alpha(x)
@@ -261,8 +287,10 @@ def _clean(ink_light: np.ndarray, name: str) -> tuple[np.ndarray, str]:
     areas = ndimage.sum_labels(candidates, labels, np.arange(1, count + 1)) if count else np.zeros(0)
     if count == 0 or areas.max() < min_area:
         raise DigitImageError(
-            f"no ink found in {name}: it looks blank (one colour, or only noise). Use a picture of one dark "
-            "digit on light paper (or light on dark) that fills a good part of the image"
+            _(
+                "no ink found in {name}: it looks blank (one colour, or only noise). Use a picture of one "
+                "dark digit on light paper (or light on dark) that fills a good part of the image"
+            ).format(name=name)
         )
     strong = np.isin(labels, 1 + np.flatnonzero(areas >= 0.05 * areas.max()))
     peak = float(np.percentile(ink[strong], 90))
@@ -417,8 +445,10 @@ def sample_digit_paths() -> list[Path]:
     paths = sorted(p for p in SAMPLE_DIR.glob("digit_*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise FileNotFoundError(
-            f"no sample digits in {SAMPLE_DIR}: course_utils was installed without its images; "
-            "reinstall it with `pip install -e .` from the course folder"
+            _(
+                "no sample digits in {folder}: course_utils was installed without its images; "
+                "reinstall it with `pip install -e .` from the course folder"
+            ).format(folder=SAMPLE_DIR)
         )
     return paths
 
@@ -427,7 +457,9 @@ def label_from_filename(path: str | Path) -> int:
     """The true digit of a sample image from its name: ``digit_3_dark-on-light.png`` -> 3."""
     match = re.match(r"digit_(\d)_", Path(path).name)
     if not match:
-        raise ValueError(f"{Path(path).name!r} is not named like digit_<0-9>_<description>.<png|jpg>")
+        raise ValueError(
+            _("{name!r} is not named like digit_<0-9>_<description>.<png|jpg>").format(name=Path(path).name)
+        )
     return int(match.group(1))
 
 
@@ -456,9 +488,11 @@ def show_digit_files(
 ) -> Figure:
     """Image files as they are (before any preprocessing) in a grid, titled with their names or ``titles``."""
     if not paths:
-        raise ValueError("no image paths given")
+        raise ValueError(_("no image paths given"))
     if titles is not None and len(titles) != len(paths):
-        raise ValueError(f"{len(titles)} titles for {len(paths)} images")
+        raise ValueError(
+            _("{titles} titles for {images} images").format(titles=len(titles), images=len(paths))
+        )
     cols = min(cols, len(paths))
     rows = -(-len(paths) // cols)
     fig = Figure(figsize=(1.4 * cols, 1.6 * rows), layout="constrained")
@@ -485,5 +519,9 @@ def mnist_params(params: CourseParams) -> CourseParams:
     if params.dataset == "mnist":
         return params
     folder = Path(params.artifacts_dir) / "mnist"
-    print(f"Digits need an MNIST model, not a {params.dataset} one: using MNIST, with its model in {folder}.")
+    print(
+        _("Digits need an MNIST model, not a {dataset} one: using MNIST, with its model in {folder}.").format(
+            dataset=params.dataset, folder=folder
+        )
+    )
     return dataclasses.replace(params, dataset="mnist", artifacts_dir=str(folder))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 import keras
 import numpy as np
 
+from course_utils.i18n import _
 from course_utils.models import TrainedModel, build_cnn
 from course_utils.params import STRATEGIES
 
@@ -39,7 +40,7 @@ def split_cpu(n: int = 2) -> int:
     TensorFlow. Too late, it explains what to do instead of raising. Returns the number of logical CPUs.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise ValueError(_("n must be a positive integer, got {value!r}").format(value=n))
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -49,8 +50,10 @@ def split_cpu(n: int = 2) -> int:
         count = len(tf.config.list_logical_devices("CPU"))
         if count != n:
             print(
-                f"Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
-                f"({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                _(
+                    "Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
+                    "({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                ).format(n=n, count=count)
             )
         return count
     return len(tf.config.list_logical_devices("CPU"))
@@ -115,23 +118,30 @@ def make_strategy(name: str = "auto"):
     TensorFlow work), and start every worker: each waits for the others.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {name!r}")
+        raise ValueError(
+            _("strategy must be one of {allowed}, got {value!r}").format(allowed=list(STRATEGIES), value=name)
+        )
     import tensorflow as tf
 
     if name == "multiworker":
         config = read_tf_config()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         workers = len(config["cluster"]["worker"])
-        where = f"worker {config['task']['index']} of {workers}"
+        where = _("worker {index} of {count}").format(index=config["task"]["index"], count=workers)
     elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
         devices = _mirrored_devices(tf)
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
     else:
         strategy = tf.distribute.get_strategy()
-        where = "one device, no distribution"
+        where = _("one device, no distribution")
     replicas = strategy.num_replicas_in_sync
-    print(f"Strategy: {strategy_name(strategy)} ({where}), {replicas} replica{'s' * (replicas != 1)} in sync")
+    in_sync = _("{count} replica in sync") if replicas == 1 else _("{count} replicas in sync")
+    print(
+        _("Strategy: {name} ({where}), {in_sync}").format(
+            name=strategy_name(strategy), where=where, in_sync=in_sync.format(count=replicas)
+        )
+    )
     return strategy
 
 
@@ -155,7 +165,9 @@ def global_batch_size(per_replica_batch: int, strategy) -> int:
     many images per step and an epoch takes N times fewer steps.
     """
     if isinstance(per_replica_batch, bool) or not isinstance(per_replica_batch, int) or per_replica_batch < 1:
-        raise ValueError(f"per_replica_batch must be a positive integer, got {per_replica_batch!r}")
+        raise ValueError(
+            _("per_replica_batch must be a positive integer, got {value!r}").format(value=per_replica_batch)
+        )
     return per_replica_batch * strategy.num_replicas_in_sync
 
 
@@ -212,7 +224,9 @@ def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
     ``on_gpu=None`` looks for a GPU.
     """
     if isinstance(params_batch, bool) or not isinstance(params_batch, int) or params_batch < 1:
-        raise ValueError(f"params_batch must be a positive integer, got {params_batch!r}")
+        raise ValueError(
+            _("params_batch must be a positive integer, got {value!r}").format(value=params_batch)
+        )
     if on_gpu is None:
         import tensorflow as tf
 
@@ -248,7 +262,11 @@ def train_custom_loop(
 
     x, y = dataset_arrays
     if len(x) < global_batch:
-        raise ValueError(f"need at least one global batch ({global_batch} images), got {len(x)}")
+        raise ValueError(
+            _("need at least one global batch ({batch} images), got {count}").format(
+                batch=global_batch, count=len(x)
+            )
+        )
     with strategy.scope():
         model = model_fn()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)

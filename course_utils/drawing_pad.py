@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from course_utils import plots
 from course_utils.digits import MNIST_SIZE, DigitImageError, predict_digit, preprocess_image
+from course_utils.i18n import _
 
 NO_FRONTEND_MESSAGE = "The drawing pad needs JupyterLab: open this notebook there to draw a digit."
 
@@ -134,10 +135,10 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
     preview_size = 5 * MNIST_SIZE
     preview = widgets.Image(value=_png(np.zeros((MNIST_SIZE, MNIST_SIZE)), preview_size), format="png")
     preview.layout = widgets.Layout(width=f"{preview_size}px", height=f"{preview_size}px")
-    headline = widgets.HTML("<b>Draw a digit</b> with the mouse.")
+    headline = widgets.HTML(_("<b>Draw a digit</b> with the mouse."))
     bars = [widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=str(n)) for n in class_names]
-    percents = [widgets.Label("") for _ in class_names]
-    clear = widgets.Button(description="Clear", icon="eraser")
+    percents = [widgets.Label("") for _name in class_names]
+    clear = widgets.Button(description=_("Clear"), icon="eraser")
 
     def paint_background() -> None:
         canvas.fill_style = "black"
@@ -151,11 +152,13 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
     def show(result: DrawingPrediction | None) -> None:
         if result is None:
             preview.value = _png(np.zeros((MNIST_SIZE, MNIST_SIZE)), preview_size)
-            headline.value = "<b>Draw a digit</b> with the mouse."
+            headline.value = _("<b>Draw a digit</b> with the mouse.")
         else:
             preview.value = _png(result.image, preview_size)
             name, p = class_names[result.predicted], result.probabilities[result.predicted]
-            headline.value = f"The model says <b>{name}</b> ({plots.format_probability(p, 0)} sure)."
+            headline.value = _("The model says <b>{name}</b> ({probability} sure).").format(
+                name=name, probability=plots.format_probability(p, 0)
+            )
         for k, (bar, label) in enumerate(zip(bars, percents, strict=True)):
             p = 0.0 if result is None else float(result.probabilities[k])
             bar.value = p
