@@ -7,15 +7,21 @@ of whatever ``load_dataset("mnist", data_source)`` serves (full MNIST from the c
 all in one process, so the figures compare as ratios even on a noisy machine.
 """
 
+# ruff: noqa: E402 -- TensorFlow's log is quieted before the imports that load it
 from __future__ import annotations
 
 import argparse
 import time
 
+import course_utils
+
+course_utils.quiet_tensorflow_logs()  # first, before TensorFlow loads: keeps its C++ start-up log quiet
+
+# isort: split
 import keras
 
 from course_utils.data import load_dataset
-from course_utils.env import quiet_tensorflow_startup, set_seed
+from course_utils.env import set_seed
 from course_utils.models import build_cnn, build_improved_cnn
 
 
@@ -24,7 +30,6 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12_000)
     parser.add_argument("--data-source", default="auto")
     args = parser.parse_args()
-    quiet_tensorflow_startup()
     data = load_dataset("mnist", args.data_source)
     x, y = data.x_train[: args.images], data.y_train[: args.images]
     for name, build in (("lesson's model", build_cnn), ("improved model", build_improved_cnn)):

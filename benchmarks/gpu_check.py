@@ -7,6 +7,7 @@ epoch's seconds and the test accuracy, and writes them as JSON with ``--json``. 
 docs/performance.md.
 """
 
+# ruff: noqa: E402 -- TensorFlow's log is quieted before the imports that load it
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ import platform
 import tempfile
 from pathlib import Path
 
-import course_utils  # noqa: F401  (first: keeps TensorFlow's C++ start-up log quiet)
+import course_utils
+
+course_utils.quiet_tensorflow_logs()  # first, before TensorFlow loads: keeps its C++ start-up log quiet
 
 # isort: split
 import keras

@@ -13,6 +13,7 @@ Usage: ``.venv/bin/python benchmarks/kill_save.py [--kills 50] [--seed 0] [--jso
 when every kill left the old or the new set and the next save left no temporary. Figures: docs/robustness.md.
 """
 
+# ruff: noqa: E402 -- TensorFlow's log is quieted before the imports that load it
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import course_utils  # noqa: F401  (first: keeps TensorFlow's C++ start-up log quiet)
+import course_utils
+
+course_utils.quiet_tensorflow_logs()  # first, before TensorFlow loads: keeps its C++ start-up log quiet
 
 # isort: split
 import numpy as np

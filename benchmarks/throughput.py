@@ -12,6 +12,7 @@ alike. Throughput comes from the fastest epoch of each way (load from other proc
 medians are reported too. See docs/performance.md for recorded figures.
 """
 
+# ruff: noqa: E402 -- TensorFlow's log is quieted before the imports that load it
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import course_utils  # noqa: F401  (first: keeps TensorFlow's C++ start-up log quiet)
+import course_utils
+
+course_utils.quiet_tensorflow_logs()  # first, before TensorFlow loads: keeps its C++ start-up log quiet
 
 # isort: split
 import keras

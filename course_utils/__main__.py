@@ -1,5 +1,5 @@
-"""``python -m course_utils``: the instructors' command line (see ``course_utils.runner``)."""
+"""``python -m course_utils``: the instructors' command line (see ``course_utils.cli``)."""
 
-from course_utils.runner import main
+from course_utils.cli import main
 
 raise SystemExit(main())

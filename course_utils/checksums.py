@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from course_utils.i18n import _
+
 
 class ChecksumError(ValueError):
     """A file's (or an array's) SHA-256 is not the published one."""
@@ -30,8 +32,10 @@ def verify_file(path: str | os.PathLike, accepted: tuple[str, ...] | str) -> Non
     actual = sha256_of(path)
     if actual not in accepted:
         raise ChecksumError(
-            f"{path}: SHA-256 {actual} does not match the published {' or '.join(accepted)}. "
-            "The file was left untouched and is not used; delete or replace it."
+            _(
+                "{path}: SHA-256 {actual} does not match the published {expected}. "
+                "The file was left untouched and is not used; delete or replace it."
+            ).format(path=path, actual=actual, expected=_(" or ").join(accepted))
         )
 
 
@@ -42,12 +46,16 @@ def array_sha256(array: np.ndarray) -> str:
 
 def verify_arrays(where: str | os.PathLike, arrays: dict[str, np.ndarray], expected: dict[str, str]) -> None:
     """Raise ``ChecksumError`` naming ``where`` and, for each array that differs, both hashes."""
-    actual = {name: array_sha256(arrays[name]) if name in arrays else "(missing)" for name in expected}
+    actual = {name: array_sha256(arrays[name]) if name in arrays else _("(missing)") for name in expected}
     wrong = [
-        f"{name} {actual[name]} (published {sha})" for name, sha in expected.items() if actual[name] != sha
+        _("{name} {actual} (published {expected})").format(name=name, actual=actual[name], expected=sha)
+        for name, sha in expected.items()
+        if actual[name] != sha
     ]
     if wrong:
         raise ChecksumError(
-            f"{where}: the arrays it holds are not the published ones: SHA-256 of {'; '.join(wrong)}. "
-            "The file was left untouched and is not used; delete or replace it."
+            _(
+                "{where}: the arrays it holds are not the published ones: SHA-256 of {arrays}. "
+                "The file was left untouched and is not used; delete or replace it."
+            ).format(where=where, arrays="; ".join(wrong))
         )

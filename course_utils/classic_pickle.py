@@ -14,6 +14,8 @@ import pickle
 
 import numpy as np
 
+from course_utils.i18n import _
+
 try:  # NumPy 2 moved the module; pickles written by NumPy 1 (and Python 2) name the old one.
     from numpy._core.multiarray import _reconstruct
 except ImportError:  # pragma: no cover - NumPy 1
@@ -30,7 +32,9 @@ class UnsafePickleError(ValueError):
 def _dtype(*args) -> np.dtype:
     dtype = np.dtype(*args)
     if dtype.hasobject:
-        raise pickle.UnpicklingError(f"it asks for an array of Python objects ({dtype})")
+        raise pickle.UnpicklingError(
+            _("it asks for an array of Python objects ({dtype})").format(dtype=dtype)
+        )
     return dtype
 
 
@@ -49,7 +53,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
             return self._ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"it asks for {module}.{name}; only NumPy arrays are allowed"
+                _("it asks for {name}; only NumPy arrays are allowed").format(name=f"{module}.{name}")
             ) from None
 
 
@@ -65,7 +69,9 @@ class _BoundedReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         data = self._stream.read(min(len(buffer), self._left + 1))
         if len(data) > self._left:
-            raise pickle.UnpicklingError(f"it holds more than {MAX_DECOMPRESSED_BYTES:,} bytes")
+            raise pickle.UnpicklingError(
+                _("it holds more than {limit:,} bytes").format(limit=MAX_DECOMPRESSED_BYTES)
+            )
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
@@ -80,7 +86,9 @@ def _pixels_as_bytes(x: np.ndarray, where: str) -> np.ndarray:
         or recovered.max(initial=0) > 255
         or not np.array_equal(scaled, recovered)
     ):
-        raise UnsafePickleError(f"{where}: the pixels are not the classic file's byte / 256 values")
+        raise UnsafePickleError(
+            _("{where}: the pixels are not the classic file's byte / 256 values").format(where=where)
+        )
     return recovered.astype(np.uint8).reshape(-1, 28, 28)
 
 
@@ -89,14 +97,20 @@ def _check_layout(data, where: str) -> None:
         return isinstance(item, tuple) and len(item) == 2
 
     if not (isinstance(data, tuple) and len(data) == 3 and all(is_pair(part) for part in data)):
-        raise UnsafePickleError(f"{where}: not the classic layout ((train), (valid), (test)) of array pairs")
+        raise UnsafePickleError(
+            _("{where}: not the classic layout ((train), (valid), (test)) of array pairs").format(where=where)
+        )
     for x, y in data:
         if type(x) is not np.ndarray or type(y) is not np.ndarray:
-            raise UnsafePickleError(f"{where}: holds something other than NumPy arrays")
+            raise UnsafePickleError(_("{where}: holds something other than NumPy arrays").format(where=where))
         if x.dtype.kind != "f" or x.ndim != 2 or x.shape[1] != 784 or y.dtype.kind not in "iu" or y.ndim != 1:
-            raise UnsafePickleError(f"{where}: arrays of the wrong type or shape ({x.dtype} {x.shape})")
+            raise UnsafePickleError(
+                _("{where}: arrays of the wrong type or shape ({dtype} {shape})").format(
+                    where=where, dtype=x.dtype, shape=x.shape
+                )
+            )
         if len(x) != len(y) or (y.size and (y.min() < 0 or y.max() > 9)):
-            raise UnsafePickleError(f"{where}: labels that do not fit the images")
+            raise UnsafePickleError(_("{where}: labels that do not fit the images").format(where=where))
 
 
 def read_classic_mnist(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -120,7 +134,9 @@ def read_classic_mnist(path: str | os.PathLike) -> dict[str, np.ndarray]:
         IndexError,
     ) as exc:
         raise UnsafePickleError(
-            f"{where} was refused: {exc}. Nothing in it was run; the file was left untouched."
+            _("{where} was refused: {reason}. Nothing in it was run; the file was left untouched.").format(
+                where=where, reason=exc
+            )
         ) from None
     _check_layout(data, where)
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = data

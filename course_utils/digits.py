@@ -3,14 +3,13 @@
 MNIST's digits were written on paper and scanned, made light ink on black, cropped to their ink, scaled to
 fit a 20 x 20 box keeping their shape (antialiased, so edges became grey levels), and placed in a 28 x 28
 image with their centre of mass in the middle. ``preprocess_image`` does the same to a photo, a scan, a
-drawing or an array, so the model sees the kind of input it was trained on. ``drawing_pad`` is the
-interactive version for JupyterLab: draw with the mouse, see the prediction after every stroke.
+drawing or an array, so the model sees the kind of input it was trained on. ``course_utils.drawing_pad`` is
+the interactive version for JupyterLab: draw with the mouse, see the prediction after every stroke.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import re
 import warnings
@@ -20,10 +19,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from course_utils import plots  # also shows returned Figures inline in Jupyter
+from course_utils import plots
+from course_utils.i18n import _
 from course_utils.params import CourseParams
 
 MNIST_SIZE = 28  # the image the model takes: 28 x 28 pixels
@@ -43,7 +43,6 @@ MIN_CONTRAST = 0.08  # ink must differ from the paper by at least 8% of the grey
 # (None of the first 200 MNIST test digits is wider than MAX_STROKE, so MNIST's own digits are left alone.)
 MIN_STROKE, TARGET_STROKE = 1.8, 2.6
 MAX_STROKE, THINNED_STROKE = 5.0, 3.0
-NO_FRONTEND_MESSAGE = "The drawing pad needs JupyterLab: open this notebook there to draw a digit."
 
 
 class DigitImageError(ValueError):
@@ -66,19 +65,24 @@ def _describe(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     if isinstance(source, Image.Image):
-        return f"the {source.mode} image of size {source.size[0]}x{source.size[1]}"
-    return f"the array of shape {np.shape(source)}"
+        return _("the {mode} image of size {width}x{height}").format(
+            mode=source.mode, width=source.size[0], height=source.size[1]
+        )
+    return _("the array of shape {shape}").format(shape=np.shape(source))
 
 
 def _too_large(path: Path, size: tuple[int, int] | None) -> DigitImageError:
-    limit = f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels"
-    what = "is too large"
+    what = _("is too large")
     if size is not None:
-        what = f"is {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:,.0f} megapixels)"
+        what = _("is {width} x {height} pixels ({megapixels:,.0f} megapixels)").format(
+            width=size[0], height=size[1], megapixels=size[0] * size[1] / 1e6
+        )
     return DigitImageError(
-        f"{path} {what}, more than the {limit} the course reads: decoding it could fill the memory (Pillow "
-        "treats such files as possible decompression bombs). Shrink or crop it to at most about 9000 x 9000 "
-        "pixels (a photo of one digit needs far fewer) and try again"
+        _(
+            "{path} {what}, more than the {limit:.0f} megapixels the course reads: decoding it could fill "
+            "the memory (Pillow treats such files as possible decompression bombs). Shrink or crop it to "
+            "at most about 9000 x 9000 pixels (a photo of one digit needs far fewer) and try again"
+        ).format(path=path, what=what, limit=MAX_IMAGE_PIXELS / 1e6)
     )
 
 
@@ -98,11 +102,13 @@ def _declared_size(path: Path) -> tuple[int, int] | None:
 def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
     """The image in ``path`` (its first frame), or with ``decode=False`` only its checks (header only)."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file; image_path must name an image file (PNG or JPEG)")
+        raise FileNotFoundError(
+            _("{path}: no such file; image_path must name an image file (PNG or JPEG)").format(path=path)
+        )
     if path.is_dir():
-        raise DigitImageError(f"{path} is a folder, not an image file")
+        raise DigitImageError(_("{path} is a folder, not an image file").format(path=path))
     if path.stat().st_size == 0:
-        raise DigitImageError(f"{path} is empty (0 bytes): not an image")
+        raise DigitImageError(_("{path} is empty (0 bytes): not an image").format(path=path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # refused, not only warned about
@@ -113,7 +119,11 @@ def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
                     return None
                 frames = getattr(opened, "n_frames", 1)
                 if getattr(opened, "is_animated", False) and frames > 1:
-                    print(f"Note: {path} is animated ({frames} frames): only its first frame is read.")
+                    print(
+                        _("Note: {path} is animated ({frames} frames): only its first frame is read.").format(
+                            path=path, frames=frames
+                        )
+                    )
                 opened.load()
                 return ImageOps.exif_transpose(opened)  # phone photos: apply the camera's rotation
     except DigitImageError:
@@ -121,9 +131,13 @@ def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large(path, _declared_size(path)) from exc
     except UnidentifiedImageError as exc:
-        raise DigitImageError(f"{path} is not an image Pillow can read (PNG, JPEG, ...)") from exc
+        raise DigitImageError(
+            _("{path} is not an image Pillow can read (PNG, JPEG, ...)").format(path=path)
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt files
-        raise DigitImageError(f"{path} could not be read as an image ({exc})") from exc
+        raise DigitImageError(
+            _("{path} could not be read as an image ({error})").format(path=path, error=exc)
+        ) from exc
 
 
 def check_image_file(path: str | os.PathLike) -> None:
@@ -156,13 +170,21 @@ def _to_unit_range(x: np.ndarray, name: str) -> np.ndarray:
     if x.dtype == bool:
         return x.astype(np.float64)
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-        raise DigitImageError(f"{name} is not an image: pixels must be numbers, got dtype {x.dtype}")
+        raise DigitImageError(
+            _("{name} is not an image: pixels must be numbers, got dtype {dtype}").format(
+                name=name, dtype=x.dtype
+            )
+        )
     x = x.astype(np.float64)
     if not np.all(np.isfinite(x)):
-        raise DigitImageError(f"{name} has NaN or infinite pixels")
+        raise DigitImageError(_("{name} has NaN or infinite pixels").format(name=name))
     low, top = float(x.min()), float(x.max())
     if low < 0:
-        raise DigitImageError(f"{name} has negative pixels (min {low:g}); pass values in [0, 1] or [0, 255]")
+        raise DigitImageError(
+            _("{name} has negative pixels (min {low:g}); pass values in [0, 1] or [0, 255]").format(
+                name=name, low=low
+            )
+        )
     if top <= 1.0:
         return x
     return x / (255.0 if top <= 255 else 65535.0 if top <= 65535 else top)
@@ -181,9 +203,11 @@ def load_image(source: Any) -> np.ndarray:
     if x.ndim == 3 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[-1] not in (3, 4)):
-        raise DigitImageError(f"{name} is not an image: expected (H, W), (H, W, 3) or (H, W, 4) pixels")
+        raise DigitImageError(
+            _("{name} is not an image: expected (H, W), (H, W, 3) or (H, W, 4) pixels").format(name=name)
+        )
     if x.size == 0:
-        raise DigitImageError(f"{name} has no pixels (zero width or height)")
+        raise DigitImageError(_("{name} has no pixels (zero width or height)").format(name=name))
     x = _to_unit_range(x, name)
     if x.ndim == 3 and x.shape[-1] == 4:
         x = _flatten_alpha(x)
@@ -263,8 +287,10 @@ def _clean(ink_light: np.ndarray, name: str) -> tuple[np.ndarray, str]:
     areas = ndimage.sum_labels(candidates, labels, np.arange(1, count + 1)) if count else np.zeros(0)
     if count == 0 or areas.max() < min_area:
         raise DigitImageError(
-            f"no ink found in {name}: it looks blank (one colour, or only noise). Use a picture of one dark "
-            "digit on light paper (or light on dark) that fills a good part of the image"
+            _(
+                "no ink found in {name}: it looks blank (one colour, or only noise). Use a picture of one "
+                "dark digit on light paper (or light on dark) that fills a good part of the image"
+            ).format(name=name)
         )
     strong = np.isin(labels, 1 + np.flatnonzero(areas >= 0.05 * areas.max()))
     peak = float(np.percentile(ink[strong], 90))
@@ -419,8 +445,10 @@ def sample_digit_paths() -> list[Path]:
     paths = sorted(p for p in SAMPLE_DIR.glob("digit_*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise FileNotFoundError(
-            f"no sample digits in {SAMPLE_DIR}: course_utils was installed without its images; "
-            "reinstall it with `pip install -e .` from the course folder"
+            _(
+                "no sample digits in {folder}: course_utils was installed without its images; "
+                "reinstall it with `pip install -e .` from the course folder"
+            ).format(folder=SAMPLE_DIR)
         )
     return paths
 
@@ -429,7 +457,9 @@ def label_from_filename(path: str | Path) -> int:
     """The true digit of a sample image from its name: ``digit_3_dark-on-light.png`` -> 3."""
     match = re.match(r"digit_(\d)_", Path(path).name)
     if not match:
-        raise ValueError(f"{Path(path).name!r} is not named like digit_<0-9>_<description>.<png|jpg>")
+        raise ValueError(
+            _("{name!r} is not named like digit_<0-9>_<description>.<png|jpg>").format(name=Path(path).name)
+        )
     return int(match.group(1))
 
 
@@ -458,9 +488,11 @@ def show_digit_files(
 ) -> Figure:
     """Image files as they are (before any preprocessing) in a grid, titled with their names or ``titles``."""
     if not paths:
-        raise ValueError("no image paths given")
+        raise ValueError(_("no image paths given"))
     if titles is not None and len(titles) != len(paths):
-        raise ValueError(f"{len(titles)} titles for {len(paths)} images")
+        raise ValueError(
+            _("{titles} titles for {images} images").format(titles=len(titles), images=len(paths))
+        )
     cols = min(cols, len(paths))
     rows = -(-len(paths) // cols)
     fig = Figure(figsize=(1.4 * cols, 1.6 * rows), layout="constrained")
@@ -472,194 +504,6 @@ def show_digit_files(
             ax.imshow(image, cmap=None if image.ndim == 3 else plots.IMAGE_CMAP, vmin=0, vmax=1)
             ax.set_title(titles[i] if titles is not None else Path(paths[i]).stem, fontsize=7)
     return fig
-
-
-# --- the drawing pad ---------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class DrawingPrediction:
-    """What the model makes of a drawing: the prepared 28 x 28 input, the probabilities and the answer."""
-
-    image: np.ndarray
-    probabilities: np.ndarray
-    predicted: int
-
-
-def predict_drawing(model: Any, pixels: Any) -> DrawingPrediction | None:
-    """Canvas pixels (grey (H, W) or RGB(A), light strokes on black) to a prediction; None while blank."""
-    try:
-        image = preprocess_image(np.asarray(pixels))
-    except DigitImageError:
-        return None
-    probabilities, predicted = predict_digit(model, image)
-    return DrawingPrediction(image, probabilities, predicted)
-
-
-class DrawingPad:
-    """The drawing pad without its widgets: the strokes as pixels, and the model's answer after each stroke.
-
-    The browser's canvas only shows the strokes; this copy in the kernel draws the same lines and is what
-    gets classified, so nothing has to be sent back from the browser (and tests can draw without one).
-    """
-
-    def __init__(self, model: Any, size: int = 280, line_width: int = 20):
-        self.model, self.size, self.line_width = model, size, line_width
-        self.clear()
-
-    def clear(self) -> None:
-        """Start again with a black pad."""
-        self._image = Image.new("L", (self.size, self.size), 0)
-        self._draw = ImageDraw.Draw(self._image)
-        self._last: tuple[float, float] | None = None
-
-    @property
-    def drawing(self) -> bool:
-        """Whether a stroke is in progress (the mouse button is down)."""
-        return self._last is not None
-
-    @property
-    def pixels(self) -> np.ndarray:
-        """The pad as uint8 (size, size): white strokes on black."""
-        return np.asarray(self._image).copy()
-
-    def _dot(self, x: float, y: float) -> None:
-        r = self.line_width / 2
-        self._draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-
-    def start_stroke(self, x: float, y: float) -> None:
-        """The mouse button went down at (x, y): a round dot, and the start of a line."""
-        self._last = (x, y)
-        self._dot(x, y)
-
-    def extend_stroke(self, x: float, y: float) -> tuple[float, float, float, float] | None:
-        """The mouse moved to (x, y): draw a segment from the last point; returns it (None if not drawing)."""
-        if self._last is None:
-            return None
-        segment = (*self._last, x, y)
-        self._draw.line(segment, fill=255, width=self.line_width)
-        self._dot(x, y)  # round joints and ends, as the canvas's round line caps draw them
-        self._last = (x, y)
-        return segment
-
-    def end_stroke(self) -> DrawingPrediction | None:
-        """The mouse button went up: the stroke is done; returns the prediction for the pad so far."""
-        self._last = None
-        return self.predict()
-
-    def predict(self) -> DrawingPrediction | None:
-        """The model's answer for what is drawn now; None while the pad is blank."""
-        return predict_drawing(self.model, self.pixels)
-
-
-def interactive_frontend_available() -> bool:
-    """Whether a drawing pad can work here: ipycanvas installed, in a kernel that a browser is attached to.
-
-    A kernel started by a Jupyter server (JupyterLab, Notebook 7) has ``JPY_SESSION_NAME`` set; papermill,
-    nbval and plain Python have no browser to draw in.
-    """
-    try:
-        import ipycanvas  # noqa: F401
-        import ipywidgets  # noqa: F401
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel") and bool(os.environ.get("JPY_SESSION_NAME"))
-
-
-def _png(image: np.ndarray, size: int) -> bytes:
-    """A 28 x 28 image in [0, 1] as PNG bytes, enlarged with square pixels so each one is visible."""
-    grey = Image.fromarray(np.round(np.squeeze(image) * 255).astype(np.uint8), mode="L")
-    buffer = io.BytesIO()
-    grey.resize((size, size), Image.Resampling.NEAREST).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_width: int = 20):
-    """A canvas to draw a digit on with the mouse; after each stroke it shows the 28 x 28 input and the ten
-    probabilities. Returns the widget (an ``ipywidgets.HBox``; its ``pad`` attribute is the ``DrawingPad``).
-
-    Needs a browser (JupyterLab): check ``interactive_frontend_available()`` first.
-    """
-    import ipywidgets as widgets
-    from ipycanvas import Canvas
-
-    pad = DrawingPad(model, size=size, line_width=line_width)
-    canvas = Canvas(width=size, height=size, layout=widgets.Layout(width=f"{size}px", height=f"{size}px"))
-    preview_size = 5 * MNIST_SIZE
-    preview = widgets.Image(value=_png(np.zeros((MNIST_SIZE, MNIST_SIZE)), preview_size), format="png")
-    preview.layout = widgets.Layout(width=f"{preview_size}px", height=f"{preview_size}px")
-    headline = widgets.HTML("<b>Draw a digit</b> with the mouse.")
-    bars = [widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=str(n)) for n in class_names]
-    percents = [widgets.Label("") for _ in class_names]
-    clear = widgets.Button(description="Clear", icon="eraser")
-
-    def paint_background() -> None:
-        canvas.fill_style = "black"
-        canvas.fill_rect(0, 0, size, size)
-        canvas.stroke_style = "white"
-        canvas.fill_style = "white"
-        canvas.line_width = line_width
-        canvas.line_cap = "round"
-        canvas.line_join = "round"
-
-    def show(result: DrawingPrediction | None) -> None:
-        if result is None:
-            preview.value = _png(np.zeros((MNIST_SIZE, MNIST_SIZE)), preview_size)
-            headline.value = "<b>Draw a digit</b> with the mouse."
-        else:
-            preview.value = _png(result.image, preview_size)
-            name, p = class_names[result.predicted], result.probabilities[result.predicted]
-            headline.value = f"The model says <b>{name}</b> ({plots.format_probability(p, 0)} sure)."
-        for k, (bar, label) in enumerate(zip(bars, percents, strict=True)):
-            p = 0.0 if result is None else float(result.probabilities[k])
-            bar.value = p
-            bar.bar_style = "info" if result is not None and k == result.predicted else ""
-            label.value = "" if result is None else plots.format_probability(p, 0)
-
-    def on_down(x: float, y: float) -> None:
-        pad.start_stroke(x, y)
-        canvas.fill_circle(x, y, line_width / 2)
-
-    def on_move(x: float, y: float) -> None:
-        segment = pad.extend_stroke(x, y)
-        if segment is not None:
-            canvas.stroke_line(*segment)
-
-    def on_up(x: float, y: float) -> None:
-        if pad.drawing:
-            on_move(x, y)
-            show(pad.end_stroke())
-
-    def on_clear(_button: Any) -> None:
-        pad.clear()
-        paint_background()
-        show(None)
-
-    def on_client_ready() -> None:  # a browser (re)connected: it gets a blank canvas, so redraw the strokes
-        paint_background()
-        canvas.put_image_data(np.repeat(pad.pixels[..., None], 3, axis=2), 0, 0)
-
-    paint_background()
-    canvas.on_mouse_down(on_down)
-    canvas.on_mouse_move(on_move)
-    canvas.on_mouse_up(on_up)
-    canvas.on_mouse_out(on_up)
-    canvas.on_client_ready(on_client_ready)
-    clear.on_click(on_clear)
-    rows = [widgets.HBox([bar, label]) for bar, label in zip(bars, percents, strict=True)]
-    spaced = widgets.Layout(margin="0 16px 0 0")
-    box = widgets.HBox(
-        [
-            widgets.VBox([canvas, clear], layout=spaced),
-            widgets.VBox([headline, preview], layout=spaced),
-            widgets.VBox(rows),
-        ]
-    )
-    box.pad, box.canvas, box.clear_button = pad, canvas, clear
-    box.headline, box.preview, box.bars = headline, preview, bars
-    return box
 
 
 def mnist_params(params: CourseParams) -> CourseParams:
@@ -675,5 +519,9 @@ def mnist_params(params: CourseParams) -> CourseParams:
     if params.dataset == "mnist":
         return params
     folder = Path(params.artifacts_dir) / "mnist"
-    print(f"Digits need an MNIST model, not a {params.dataset} one: using MNIST, with its model in {folder}.")
+    print(
+        _("Digits need an MNIST model, not a {dataset} one: using MNIST, with its model in {folder}.").format(
+            dataset=params.dataset, folder=folder
+        )
+    )
     return dataclasses.replace(params, dataset="mnist", artifacts_dir=str(folder))

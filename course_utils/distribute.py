@@ -3,9 +3,9 @@
 Data parallelism: every replica (a GPU, a logical CPU device, a worker process) holds a copy of the model,
 takes its slice of each global batch, and the gradients are averaged across replicas (all-reduce) before
 every update, so the copies stay identical. ``make_strategy`` picks the strategy from the ``strategy``
-parameter; ``train_with_strategy`` trains the lesson's model under it (Keras' ``fit`` for the default and
-mirrored strategies, ``train_custom_loop`` across workers: see its docstring for why). Notebook
-``09_scaling_out`` teaches it.
+parameter; ``course_utils.training.train_with_strategy`` trains the lesson's model under it (Keras' ``fit``
+for the default and mirrored strategies, ``train_custom_loop`` here across workers: see its docstring for
+why). This module imports nothing from ``training``. Notebook ``09_scaling_out`` teaches it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterator
 import keras
 import numpy as np
 
-from course_utils.data import Dataset
-from course_utils.env import set_seed
-from course_utils.models import build_cnn
-from course_utils.params import STRATEGIES, CourseParams
-from course_utils.training import TrainedModel, train_model
+from course_utils.i18n import _
+from course_utils.models import TrainedModel, build_cnn
+from course_utils.params import STRATEGIES
 
 # The Keras 3 issue that keeps ``model.fit`` from running under MultiWorkerMirroredStrategy (TF 2.21).
 MULTIWORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"
@@ -42,7 +40,7 @@ def split_cpu(n: int = 2) -> int:
     TensorFlow. Too late, it explains what to do instead of raising. Returns the number of logical CPUs.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise ValueError(_("n must be a positive integer, got {value!r}").format(value=n))
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -52,8 +50,10 @@ def split_cpu(n: int = 2) -> int:
         count = len(tf.config.list_logical_devices("CPU"))
         if count != n:
             print(
-                f"Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
-                f"({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                _(
+                    "Could not split the CPU into {n} devices: TensorFlow has already set up its devices "
+                    "({count} logical CPU). Restart the kernel and call split_cpu({n}) before anything else."
+                ).format(n=n, count=count)
             )
         return count
     return len(tf.config.list_logical_devices("CPU"))
@@ -118,23 +118,30 @@ def make_strategy(name: str = "auto"):
     TensorFlow work), and start every worker: each waits for the others.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {name!r}")
+        raise ValueError(
+            _("strategy must be one of {allowed}, got {value!r}").format(allowed=list(STRATEGIES), value=name)
+        )
     import tensorflow as tf
 
     if name == "multiworker":
         config = read_tf_config()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         workers = len(config["cluster"]["worker"])
-        where = f"worker {config['task']['index']} of {workers}"
+        where = _("worker {index} of {count}").format(index=config["task"]["index"], count=workers)
     elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
         devices = _mirrored_devices(tf)
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
     else:
         strategy = tf.distribute.get_strategy()
-        where = "one device, no distribution"
+        where = _("one device, no distribution")
     replicas = strategy.num_replicas_in_sync
-    print(f"Strategy: {strategy_name(strategy)} ({where}), {replicas} replica{'s' * (replicas != 1)} in sync")
+    in_sync = _("{count} replica in sync") if replicas == 1 else _("{count} replicas in sync")
+    print(
+        _("Strategy: {name} ({where}), {in_sync}").format(
+            name=strategy_name(strategy), where=where, in_sync=in_sync.format(count=replicas)
+        )
+    )
     return strategy
 
 
@@ -158,7 +165,9 @@ def global_batch_size(per_replica_batch: int, strategy) -> int:
     many images per step and an epoch takes N times fewer steps.
     """
     if isinstance(per_replica_batch, bool) or not isinstance(per_replica_batch, int) or per_replica_batch < 1:
-        raise ValueError(f"per_replica_batch must be a positive integer, got {per_replica_batch!r}")
+        raise ValueError(
+            _("per_replica_batch must be a positive integer, got {value!r}").format(value=per_replica_batch)
+        )
     return per_replica_batch * strategy.num_replicas_in_sync
 
 
@@ -215,7 +224,9 @@ def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
     ``on_gpu=None`` looks for a GPU.
     """
     if isinstance(params_batch, bool) or not isinstance(params_batch, int) or params_batch < 1:
-        raise ValueError(f"params_batch must be a positive integer, got {params_batch!r}")
+        raise ValueError(
+            _("params_batch must be a positive integer, got {value!r}").format(value=params_batch)
+        )
     if on_gpu is None:
         import tensorflow as tf
 
@@ -251,7 +262,11 @@ def train_custom_loop(
 
     x, y = dataset_arrays
     if len(x) < global_batch:
-        raise ValueError(f"need at least one global batch ({global_batch} images), got {len(x)}")
+        raise ValueError(
+            _("need at least one global batch ({batch} images), got {count}").format(
+                batch=global_batch, count=len(x)
+            )
+        )
     with strategy.scope():
         model = model_fn()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
@@ -299,33 +314,3 @@ def train_custom_loop(
             )
     metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
     return TrainedModel(model, history, {**metadata, "global_batch": global_batch, "loop": "custom"})
-
-
-def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
-    """The lesson's training under ``params.strategy`` (and ``params.mixed_precision``).
-
-    ``params.batch_size`` is each replica's batch; the global batch is that times the replicas. The
-    default and mirrored strategies use the lesson's ``fit`` (with the test set as validation data), the
-    model built and compiled inside ``strategy.scope()`` so its variables are mirrored (under
-    ``mixed_float16``, ``compile`` wraps Adam in a ``LossScaleOptimizer`` itself); multiworker uses
-    ``train_custom_loop`` (``fit`` fails there with Keras 3, see ``MULTIWORKER_FIT_ISSUE``).
-    """
-    strategy = make_strategy(params.strategy)  # first: multiworker must start before other TF work
-    batch = global_batch_size(params.batch_size, strategy)
-    with mixed_precision_policy(params.mixed_precision):
-        if params.strategy == "multiworker":
-            set_seed(params.seed)  # train_model seeds the fit path itself
-            return train_custom_loop(
-                strategy,
-                lambda: build_cnn_for_policy(dataset.num_classes),
-                (dataset.x_train, dataset.y_train),
-                epochs=params.epochs,
-                global_batch=batch,
-                learning_rate=params.learning_rate,
-                seed=params.seed,
-            )
-        # The course's training helper: fit with resume backups, best checkpoint and TensorBoard logs.
-        trained = train_model(params, dataset, build_cnn_for_policy, strategy=strategy)
-    metadata = {"strategy": strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
-    trained.metadata = {**trained.metadata, **metadata, "global_batch": batch, "loop": "fit"}
-    return trained

@@ -8,6 +8,8 @@ import os
 import platform
 import sys
 
+from course_utils.i18n import _
+
 
 @contextlib.contextmanager
 def _stderr_silenced():
@@ -32,8 +34,11 @@ def keras_backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def quiet_tensorflow_startup() -> None:
+def quiet_tensorflow_logs() -> None:
     """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
+
+    Call it before anything imports TensorFlow or Keras (each notebook's setup cell does); importing
+    ``course_utils`` does not call it.
 
     Level 3 keeps only fatal messages: TensorFlow 2.21 logs harmless C++ "errors" during ``fit`` (a tf.data
     attribute it does not know). Real failures still raise Python exceptions.
@@ -97,13 +102,17 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
     this function explains what to do instead of raising. Safe to call twice.
     """
     if keras_backend() != "tensorflow":
-        print(f"Keras backend is {keras_backend()!r}: GPU memory is managed by that backend.")
+        print(
+            _("Keras backend is {backend!r}: GPU memory is managed by that backend.").format(
+                backend=keras_backend()
+            )
+        )
         return []
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
-        print("No GPU found: TensorFlow will train on the CPU (slower, but the course is sized for it).")
+        print(_("No GPU found: TensorFlow will train on the CPU (slower, but the course is sized for it)."))
         return []
     names = [gpu.name for gpu in gpus]
     for gpu in gpus:
@@ -113,12 +122,29 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
             tf.config.experimental.set_memory_growth(gpu, memory_growth)
         except (RuntimeError, ValueError) as exc:
             print(
-                f"Could not change memory growth on {gpu.name}: TensorFlow has already started using the "
-                f"GPU ({exc}). Restart the kernel and call setup_gpu() before anything else to change it."
+                _(
+                    "Could not change memory growth on {gpu}: TensorFlow has already started using the GPU "
+                    "({error}). Restart the kernel and call setup_gpu() before anything else to change it."
+                ).format(gpu=gpu.name, error=exc)
             )
             return names
-    print(f"{len(gpus)} GPU(s) found, memory growth {'on' if memory_growth else 'off'}: {', '.join(names)}")
+    growth = _("on") if memory_growth else _("off")
+    print(
+        _("{count} GPU(s) found, memory growth {growth}: {names}").format(
+            count=len(gpus), growth=growth, names=", ".join(names)
+        )
+    )
     return names
+
+
+def check_seed(seed) -> int:
+    """The course's one seed rule: a whole number from 0 to 2**32 - 1, what NumPy (and so Keras) accepts.
+
+    ``check_params`` and ``set_seed`` both use it, so a seed the notebook accepts is one that seeding takes.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(_("seed must be an integer from 0 to 2**32 - 1, got {value!r}").format(value=seed))
+    return seed
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -126,8 +152,7 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
 
     With ``deterministic`` TensorFlow also picks deterministic kernels (a little slower on a GPU).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     import keras
 
     keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend in one call

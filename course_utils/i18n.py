@@ -122,16 +122,18 @@ def extract_messages(paths) -> dict[str, list[str]]:
 
 
 def wrapped_sources() -> list[Path]:
-    """The modules whose learner-facing messages are wrapped (for the catalog and its test)."""
+    """Where messages are wrapped (for the catalog and its test): every module of the package, so that a
+    message wrapped in a new module is caught too, and the runner's report template."""
     package = Path(__file__).parent
-    return sorted((package / "exercises").glob("*.py")) + [package / "templates" / "index.html.j2"]
+    return sorted(package.rglob("*.py")) + [package / "templates" / "index.html.j2"]
 
 
 def update_catalog(language: str = "zh_CN") -> dict[str, int]:
     """Merge the wrapped messages into ``locale/<language>/LC_MESSAGES/course_utils.po`` (polib).
 
     New messages get empty entries; an entry whose message is gone becomes obsolete (its translation is kept
-    there for reuse). Returns the counts of new and obsolete entries.
+    there for reuse, until tests/test_i18n.py asks for it to be deleted). Returns the counts of new and
+    obsolete entries.
     """
     import polib
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers
+
+from course_utils.i18n import _
 
 # Parameters per layer, worked out by hand in 03_model_anatomy: (3*3*1 + 1)*32, (3*3*32 + 1)*64,
 # (5*5*64 + 1)*64, (64 + 1)*10.
 SEED_MODEL_PARAMS = 320 + 18_496 + 102_464 + 650  # 121,930
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A trained model with its per-epoch history and what it was trained on."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    metadata: dict
 
 
 def build_cnn(num_classes: int = 10, input_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
@@ -52,6 +65,7 @@ def print_layer_table(model: keras.Model) -> None:
     """A plain-text summary that is the same on every machine (Keras' own summary adapts to the terminal)."""
     rows = layer_table(model)
     kind_width = max(14, *(len(row[1]) + 2 for row in rows))
+    # The headings stay English: CJK characters are two columns wide and would break the alignment.
     print(f"{'layer':<16}{'kind':<{kind_width}}{'output shape':<16}{'parameters':>10}")
     for name, kind, shape, count in rows:
         print(f"{name:<16}{kind:<{kind_width}}{str(shape):<16}{count:>10,}")
@@ -149,7 +163,7 @@ def cosine_learning_rate(
     ``total_steps`` is the number of batches in the whole run (``epochs * ceil(n_train / batch_size)``).
     """
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        raise ValueError(_("total_steps must be a positive integer, got {value!r}").format(value=total_steps))
     return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps, alpha=floor)
 
 
@@ -159,7 +173,7 @@ def print_comparison_table(results: dict[str, dict[str, float | int]]) -> None:
     Floats in [0, 1] print as percentages, other numbers with thousands separators.
     """
     if not results:
-        raise ValueError("results is empty: pass {model name: {column: value}}")
+        raise ValueError(_("results is empty: pass {{model name: {{column: value}}}}").format())
     columns = list(dict.fromkeys(column for row in results.values() for column in row))
     width = max(len(str(name)) for name in results) + 2
     cells = {

@@ -11,8 +11,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import nbformat
-
 from course_utils.params import PARAMETER_NAMES
 from course_utils.runner import KERNEL_QUIET, default_notebooks_dir, find_notebooks
 
@@ -83,6 +81,7 @@ def refresh_outputs(
 
     Use after an intended change (say, to the model) so CI compares against the new truth.
     """
+    import nbformat  # imported here: slow to import, and the command line starts without it
     import papermill
 
     notebooks = find_notebooks(notebooks_dir or default_notebooks_dir(), only)
@@ -117,6 +116,8 @@ def refresh_outputs(
 
 def notebook_problems(path: str | Path) -> list[str]:
     """What is wrong with a committed notebook against the course's conventions (empty when clean)."""
+    import nbformat  # imported here: slow to import, and the command line starts without it
+
     path = Path(path)
     try:
         nb = nbformat.read(path, as_version=4)

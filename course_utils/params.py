@@ -14,7 +14,9 @@ import difflib
 import tempfile
 from pathlib import Path
 
-from course_utils.data import DATA_SOURCES, DATASETS
+from course_utils.data import check_data_source, check_dataset
+from course_utils.env import check_seed
+from course_utils.i18n import _
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
@@ -51,13 +53,21 @@ PAPERMILL_PARAMETERS_COMMENT = "# Parameters"  # the first line of the cell pape
 
 def _positive_int(name: str, value, upper: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
-        raise ValueError(f"{name} must be a positive integer (1 to {upper:,}), got {value!r}")
+        raise ValueError(
+            _("{name} must be a positive integer (1 to {upper:,}), got {value!r}").format(
+                name=name, upper=upper, value=value
+            )
+        )
     return value
 
 
 def _one_of(name: str, value, allowed) -> None:
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        raise ValueError(
+            _("{name} must be one of {allowed}, got {value!r}").format(
+                name=name, allowed=list(allowed), value=value
+            )
+        )
 
 
 def injected_parameter_names() -> list[str]:
@@ -93,8 +103,11 @@ def unknown_parameter_message(names) -> str:
     parts = []
     for name in names:
         close = difflib.get_close_matches(name, PARAMETER_NAMES, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"the contract's names are {list(PARAMETER_NAMES)}"
-        parts.append(f"unknown parameter {name!r}; {hint}")
+        if close:
+            hint = _("did you mean {name!r}?").format(name=close[0])
+        else:
+            hint = _("the contract's names are {names}").format(names=list(PARAMETER_NAMES))
+        parts.append(_("unknown parameter {name!r}; {hint}").format(name=name, hint=hint))
     return "; ".join(parts)
 
 
@@ -111,7 +124,7 @@ def folder_write_problem(path: str | Path) -> str | None:
         missing.append(existing)
         existing = existing.parent
     if not existing.is_dir():
-        return f"{existing} is a file"
+        return _("{path} is a file").format(path=existing)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
@@ -142,31 +155,47 @@ def check_params(**values) -> CourseParams:
 
     _positive_int("epochs", params.epochs, 1000)
     _positive_int("batch_size", params.batch_size, 65_536)
-    if isinstance(params.seed, bool) or not isinstance(params.seed, int) or not 0 <= params.seed < 2**32:
-        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {params.seed!r}")
-    _one_of("dataset", params.dataset, sorted(DATASETS))
-    _one_of("data_source", params.data_source, DATA_SOURCES)
+    check_seed(params.seed)
+    check_dataset(params.dataset)
+    check_data_source(params.data_source)
     if not isinstance(params.artifacts_dir, str) or not params.artifacts_dir.strip():
-        raise ValueError(f"artifacts_dir must be a non-empty folder path, got {params.artifacts_dir!r}")
+        raise ValueError(
+            _("artifacts_dir must be a non-empty folder path, got {value!r}").format(
+                value=params.artifacts_dir
+            )
+        )
     artifacts = Path(params.artifacts_dir).expanduser()
     if artifacts.exists() and not artifacts.is_dir():
-        raise ValueError(f"artifacts_dir must be a folder, got {params.artifacts_dir!r}, which is a file")
+        raise ValueError(
+            _("artifacts_dir must be a folder, got {value!r}, which is a file").format(
+                value=params.artifacts_dir
+            )
+        )
     problem = folder_write_problem(artifacts)
     if problem:
         raise ValueError(
-            f"artifacts_dir must be a folder that can be created and written, got {params.artifacts_dir!r}: "
-            f"{problem}"
+            _(
+                "artifacts_dir must be a folder that can be created and written, got {value!r}: {problem}"
+            ).format(value=params.artifacts_dir, problem=problem)
         )
     lr = params.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
-        raise ValueError(f"learning_rate must be a number in (0, 1], got {lr!r}")
+        raise ValueError(_("learning_rate must be a number in (0, 1], got {value!r}").format(value=lr))
     _one_of("strategy", params.strategy, STRATEGIES)
     if not isinstance(params.mixed_precision, bool):
-        raise ValueError(f"mixed_precision must be True or False, got {params.mixed_precision!r}")
+        raise ValueError(
+            _("mixed_precision must be True or False, got {value!r}").format(value=params.mixed_precision)
+        )
     if not isinstance(params.image_path, str):
-        raise ValueError(f'image_path must be a path to an image file or "", got {params.image_path!r}')
+        raise ValueError(
+            _('image_path must be a path to an image file or "", got {value!r}').format(
+                value=params.image_path
+            )
+        )
     if params.image_path and not Path(params.image_path).expanduser().is_file():
         raise ValueError(
-            f'image_path must be an image file or "", got {params.image_path!r}, which is not a file'
+            _('image_path must be an image file or "", got {value!r}, which is not a file').format(
+                value=params.image_path
+            )
         )
     return dataclasses.replace(params, learning_rate=float(lr))

@@ -2,8 +2,8 @@
 
 Every ``show_*`` function makes a new ``matplotlib.figure.Figure`` (not registered with pyplot, so nothing
 piles up in memory) with the object-oriented API, and returns it: as the last line of a cell, Jupyter shows
-it once. Nothing here calls ``plt.show()`` or changes rcParams; in a script, pass the figure to
-``save_figure``.
+it once. Nothing here calls ``plt.show()`` or changes rcParams, and importing it changes no matplotlib
+setting: in a notebook, call ``show_figures_inline()`` once; in a script, pass the figure to ``save_figure``.
 
 Labels and predictions may be class indices (shape ``(N,)``) or per-class scores such as one-hot labels or
 ``model.predict`` output (shape ``(N, C)``), which are reduced with ``argmax``.
@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
+from course_utils.i18n import _
+
 WRONG_COLOR = "tab:red"
 BAR_COLOR = "tab:gray"
 HIGHLIGHT_COLOR = "tab:blue"
@@ -33,13 +35,15 @@ PROBABILITY_TOP = 1.15  # the probability axis ends here, so a full bar's label 
 _LONG_NAME = 3  # class names longer than this get rotated tick labels
 
 
-# --- input checks shared by the plots ----------------------------------------------------------------------
+# --- showing figures in a notebook ------------------------------------------------------------------------
 
 
-def _enable_inline_display() -> None:
-    """In a Jupyter kernel, register the inline PNG display for Figures (what ``%matplotlib inline`` does).
+def show_figures_inline() -> None:
+    """In a Jupyter kernel, show the Figures that cells return as pictures (what ``%matplotlib inline`` does).
 
-    The figures here are not managed by pyplot, so without this a returned Figure shows only as text.
+    The figures here are not managed by pyplot, so without this a returned Figure shows only as text. Each
+    notebook that draws calls it in its setup cell; importing this module changes nothing. Outside a
+    kernel it does nothing.
     """
     try:
         from IPython import get_ipython
@@ -50,7 +54,7 @@ def _enable_inline_display() -> None:
         shell.enable_matplotlib("inline")
 
 
-_enable_inline_display()
+# --- input checks shared by the plots ----------------------------------------------------------------------
 
 
 def _new_figure(rows: int, cols: int, figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -65,9 +69,11 @@ def _as_images(images: ArrayLike, what: str = "images") -> np.ndarray:
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 3:
-        raise ValueError(f"{what} must be shaped (N, H, W) or (N, H, W, 1), got {x.shape}")
+        raise ValueError(
+            _("{what} must be shaped (N, H, W) or (N, H, W, 1), got {shape}").format(what=what, shape=x.shape)
+        )
     if len(x) == 0:
-        raise ValueError(f"{what} is empty: nothing to show")
+        raise ValueError(_("{what} is empty: nothing to show").format(what=what))
     return x
 
 
@@ -78,7 +84,9 @@ def _as_image(image: ArrayLike) -> np.ndarray:
         x = x[0] if x.shape[0] == 1 else x[..., 0]
     if x.ndim != 2:
         raise ValueError(
-            f"image must be one 2-D image such as (28, 28) or (28, 28, 1), got {np.shape(image)}"
+            _("image must be one 2-D image such as (28, 28) or (28, 28, 1), got {shape}").format(
+                shape=np.shape(image)
+            )
         )
     return x
 
@@ -91,14 +99,24 @@ def _class_indices(y: ArrayLike, what: str, n_classes: int | None = None) -> np.
     elif a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
-        raise ValueError(f"{what} must be class indices (N,) or per-class scores (N, C), got {np.shape(y)}")
+        raise ValueError(
+            _("{what} must be class indices (N,) or per-class scores (N, C), got {shape}").format(
+                what=what, shape=np.shape(y)
+            )
+        )
     if a.size and not np.issubdtype(a.dtype, np.integer):
         if not np.issubdtype(a.dtype, np.number) or not np.all(np.equal(np.mod(a, 1), 0)):
-            raise ValueError(f"{what} must be whole-number class indices, got dtype {a.dtype}")
+            raise ValueError(
+                _("{what} must be whole-number class indices, got dtype {dtype}").format(
+                    what=what, dtype=a.dtype
+                )
+            )
     a = a.astype(np.int64)
     if n_classes is not None and a.size and (a.min() < 0 or a.max() >= n_classes):
         raise ValueError(
-            f"{what} must lie in 0..{n_classes - 1} (one per class name), got {a.min()}..{a.max()}"
+            _("{what} must lie in 0..{last} (one per class name), got {low}..{high}").format(
+                what=what, last=n_classes - 1, low=a.min(), high=a.max()
+            )
         )
     return a
 
@@ -107,7 +125,7 @@ def _same_length(**arrays: Sized) -> None:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         detail = ", ".join(f"{len_} {name}" for name, len_ in lengths.items())
-        raise ValueError(f"lengths differ: {detail}")
+        raise ValueError(_("lengths differ: {detail}").format(detail=detail))
 
 
 def _name(label: int, class_names: Sequence[str] | None) -> str:
@@ -164,7 +182,9 @@ def _history_dict(history: Any, what: str = "history") -> Mapping[str, Sequence[
     h = getattr(history, "history", history)
     if not isinstance(h, Mapping):
         raise TypeError(
-            f"{what} must be a dict like History.history or a History, got {type(history).__name__}"
+            _("{what} must be a dict like History.history or a History, got {type}").format(
+                what=what, type=type(history).__name__
+            )
         )
     return h
 
@@ -198,7 +218,9 @@ def show_digit_grid(
     Fewer images than cells leaves the remaining cells blank.
     """
     if rows < 1 or cols < 1:
-        raise ValueError(f"rows and cols must be at least 1, got rows={rows}, cols={cols}")
+        raise ValueError(
+            _("rows and cols must be at least 1, got rows={rows}, cols={cols}").format(rows=rows, cols=cols)
+        )
     x = _as_images(images)
     n_classes = len(class_names) if class_names is not None else None
     y = _class_indices(labels, "labels", n_classes)
@@ -211,7 +233,7 @@ def show_digit_grid(
         _same_length(images=x, predictions=p)
         titles = [f"{titles[i]}{ARROW}{_name(p[i], class_names)}" for i in range(n)]
         colors = [WRONG_COLOR if p[i] != y[i] else None for i in range(n)]
-    fig, _ = _grid(x[:n], titles, colors, rows, cols, vrange=_value_range(x[:n]))
+    fig, _axes = _grid(x[:n], titles, colors, rows, cols, vrange=_value_range(x[:n]))
     return fig
 
 
@@ -224,7 +246,7 @@ def show_pixel_values(image: ArrayLike) -> Figure:
     ax = axes[0, 0]
     im = ax.imshow(x, cmap=IMAGE_CMAP, norm=Normalize(vmin, vmax), interpolation="nearest")
     for (r, c), v in np.ndenumerate(x):
-        red, green, blue, _ = im.cmap(im.norm(v))
+        red, green, blue, _alpha = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
         text = f"{int(v)}" if integer else f"{v:.1f}"
         ax.text(c, r, text, ha="center", va="center", fontsize=6, color="white" if dark else "black")
@@ -274,7 +296,11 @@ def show_training_curves(history: Any) -> Figure:
     """
     h = _history_dict(history)
     if "loss" not in h:
-        raise ValueError(f"history has no 'loss' key (keys: {sorted(h)}); pass History.history from fit()")
+        raise ValueError(
+            _("history has no 'loss' key (keys: {keys}); pass History.history from fit()").format(
+                keys=sorted(h)
+            )
+        )
     fig, axes = _new_figure(1, 2, figsize=(10, 3.8))
     for ax, key, title in ((axes[0, 0], "loss", "loss"), (axes[0, 1], _accuracy_key(h), "accuracy")):
         ax.set_title(title)
@@ -318,9 +344,13 @@ def show_probabilities(
     if p.ndim == 2 and p.shape[0] == 1:
         p = p[0]
     if p.ndim != 1 or len(p) != len(class_names):
-        raise ValueError(f"probabilities must hold one value per class ({len(class_names)}), got {p.shape}")
+        raise ValueError(
+            _("probabilities must hold one value per class ({count}), got {shape}").format(
+                count=len(class_names), shape=p.shape
+            )
+        )
     if np.any(p < -1e-6) or np.any(p > 1 + 1e-6):
-        raise ValueError("probabilities must lie in [0, 1]; were these logits? Apply softmax first")
+        raise ValueError(_("probabilities must lie in [0, 1]; were these logits? Apply softmax first"))
     if true_label is not None:
         true_label = int(_class_indices(np.reshape(true_label, (1, -1)), "true_label", len(class_names))[0])
     predicted = int(p.argmax())
@@ -388,7 +418,11 @@ def show_mistakes(
 ) -> Figure:
     """The misclassified images (the first ``max_images``), titled ``true→pred``; "No mistakes" if none."""
     if max_images < 1 or cols < 1:
-        raise ValueError(f"max_images and cols must be at least 1, got max_images={max_images}, cols={cols}")
+        raise ValueError(
+            _("max_images and cols must be at least 1, got max_images={max_images}, cols={cols}").format(
+                max_images=max_images, cols=cols
+            )
+        )
     x = _as_images(images)
     t = _class_indices(y_true, "y_true", len(class_names))
     p = _class_indices(y_pred, "y_pred", len(class_names))
@@ -403,7 +437,7 @@ def show_mistakes(
     shown = wrong[:max_images]
     titles = [f"{_name(t[i], class_names)}{ARROW}{_name(p[i], class_names)}" for i in shown]
     cols = min(cols, len(shown))
-    fig, _ = _grid(
+    fig, _axes = _grid(
         x[shown],
         titles,
         [WRONG_COLOR] * len(shown),
@@ -424,18 +458,30 @@ def show_feature_maps(
     ``activations`` is shaped (H, W, C) or (1, H, W, C); each map gets its own colour scale.
     """
     if max_maps < 1 or cols < 1:
-        raise ValueError(f"max_maps and cols must be at least 1, got max_maps={max_maps}, cols={cols}")
+        raise ValueError(
+            _("max_maps and cols must be at least 1, got max_maps={max_maps}, cols={cols}").format(
+                max_maps=max_maps, cols=cols
+            )
+        )
     a = np.asarray(activations)
     if a.ndim == 4:
         if a.shape[0] != 1:
-            raise ValueError(f"pass one input's activations, (1, H, W, C) or (H, W, C), got {a.shape}")
+            raise ValueError(
+                _("pass one input's activations, (1, H, W, C) or (H, W, C), got {shape}").format(
+                    shape=a.shape
+                )
+            )
         a = a[0]
     if a.ndim != 3 or a.shape[-1] == 0:
-        raise ValueError(f"activations must be shaped (H, W, C) or (1, H, W, C), got {np.shape(activations)}")
+        raise ValueError(
+            _("activations must be shaped (H, W, C) or (1, H, W, C), got {shape}").format(
+                shape=np.shape(activations)
+            )
+        )
     n = min(a.shape[-1], max_maps)
     cols = min(cols, n)
     maps = np.moveaxis(a[..., :n], -1, 0)
-    fig, _ = _grid(
+    fig, _axes = _grid(
         maps, [f"#{i}" for i in range(n)], [None] * n, math.ceil(n / cols), cols, cmap=FEATURE_CMAP
     )
     h, w, c = a.shape
@@ -450,13 +496,15 @@ def show_filters(kernel: ArrayLike, cols: int = 8) -> Figure:
     ``kernel`` is shaped (kh, kw, 1, n), as ``layer.get_weights()[0]`` gives it, or (kh, kw, n).
     """
     if cols < 1:
-        raise ValueError(f"cols must be at least 1, got {cols}")
+        raise ValueError(_("cols must be at least 1, got {cols}").format(cols=cols))
     k = np.asarray(kernel, dtype=float)
     if k.ndim == 4 and k.shape[2] == 1:
         k = k[:, :, 0, :]
     if k.ndim != 3 or k.shape[-1] == 0:
         raise ValueError(
-            f"kernel must be a first conv layer's: (kh, kw, 1, n) or (kh, kw, n), got {np.shape(kernel)}"
+            _("kernel must be a first conv layer's: (kh, kw, 1, n) or (kh, kw, n), got {shape}").format(
+                shape=np.shape(kernel)
+            )
         )
     n = k.shape[-1]
     cols = min(cols, n)
@@ -478,13 +526,17 @@ def show_filters(kernel: ArrayLike, cols: int = 8) -> Figure:
 def show_model_comparison_curves(histories: Mapping[str, Any], metric: str = "val_accuracy") -> Figure:
     """One line per named history for ``metric`` on one axis, e.g. the lesson's model and an improved one."""
     if not histories:
-        raise ValueError("histories is empty: pass {name: History.history, ...}")
+        raise ValueError(_("histories is empty: pass {{name: History.history, ...}}").format())
     fig, axes = _new_figure(1, 1, figsize=(7, 4))
     ax = axes[0, 0]
     for name, history in histories.items():
         h = _history_dict(history, f"histories[{name!r}]")
         if metric not in h:
-            raise ValueError(f"history {name!r} has no {metric!r} (keys: {sorted(h)})")
+            raise ValueError(
+                _("history {name!r} has no {metric!r} (keys: {keys})").format(
+                    name=name, metric=metric, keys=sorted(h)
+                )
+            )
         ax.plot(_epochs(h[metric]), list(h[metric]), marker="o", label=str(name))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
@@ -500,7 +552,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: float = 100) -> Path:
     if not path.suffix:
         path = path.with_suffix(".png")
     elif path.suffix.lower() != ".png":
-        raise ValueError(f"save_figure writes PNG; give a .png path, not {path.name!r}")
+        raise ValueError(_("save_figure writes PNG; give a .png path, not {name!r}").format(name=path.name))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=dpi)
     return path

@@ -3,13 +3,13 @@
 ``python -m course_utils run --epochs 1`` executes ``notebooks/*.ipynb`` in order with papermill into
 ``build/course`` (a partial run, ``--only``, into its own ``build/course-only-...``), stops at the first
 failure, and keeps ``index.html`` and ``summary.json`` there up to date from the start ("running") to the
-end ("ok", "failed" or "interrupted", on Ctrl-C and SIGTERM alike). Notebooks call ``record_headline`` so the
-index can show each one's key figure. Nothing here imports TensorFlow.
+end ("ok", "failed" or "interrupted", on Ctrl-C and SIGTERM alike). Notebooks call
+``course_utils.headline.record_headline`` so the index can show each one's key figure. The command line is
+``course_utils.cli``. Nothing here imports TensorFlow (``tests/test_design.py`` checks it).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as _dt
 import json
@@ -27,13 +27,12 @@ from pathlib import Path
 
 import course_utils
 from course_utils import floors
-from course_utils.data import DATA_SOURCES, DATASETS, Dataset, describe_test_data
 from course_utils.glossary import link_glossary_html, write_glossary_html
+from course_utils.headline import HEADLINE_MIME, format_headline
 from course_utils.i18n import translator
-from course_utils.params import DEFAULTS, PARAMETER_NAMES, STRATEGIES, check_params, folder_write_problem
-from course_utils.translate import RUN_LANGUAGES, notebooks_language
+from course_utils.params import DEFAULTS, PARAMETER_NAMES, check_params, folder_write_problem
+from course_utils.translate import RUN_LANGUAGES, TARGET_FOLDER, notebooks_language
 
-HEADLINE_MIME = "application/x-course-headline+json"
 KERNEL_NAME = "python3"
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 DEFAULT_OUTPUT = "build/course"
@@ -50,49 +49,6 @@ MARKER_WRITER = "python -m course_utils run"
 def default_notebooks_dir() -> Path:
     """The course's ``notebooks`` folder: beside the folder that holds the ``course_utils`` package."""
     return Path(course_utils.__file__).resolve().parents[1] / "notebooks"
-
-
-def record_headline(name: str, value, data=None, params=None) -> None:
-    """Record a notebook's key figure, and the data it was measured on, for the runner's index and CI.
-
-    ``data`` is the ``Dataset`` whose test set gave the figure, or words naming other data; ``params`` the
-    notebook's checked parameters. Prints the figure with its data; under IPython it also publishes an
-    invisible display output of type ``HEADLINE_MIME``, which the runner reads back from the executed
-    notebook. When ``COURSE_HEADLINES_FILE`` is set (``make test``), the figure, its notebook and parameters
-    are appended to that file for the learning floors check (``course_utils.floors``).
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"headline name must be a non-empty string, got {name!r}")
-    if hasattr(value, "item"):  # a NumPy or TensorFlow scalar: make it a plain, JSON-safe Python number
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(f"headline value must be a number or a string, got {type(value).__name__}")
-    if data is None or isinstance(data, str):
-        on, dataset = data, getattr(params, "dataset", None)
-    elif isinstance(data, Dataset):
-        on, dataset = describe_test_data(data), data.name
-    else:
-        raise TypeError(f"headline data must be a Dataset or a string, got {type(data).__name__}")
-    record = floors.headline_record(
-        name, value, on, dataset, params, notebook=os.environ.get(floors.NOTEBOOK_VARIABLE) or None
-    )
-    headlines_file = os.environ.get(floors.HEADLINES_FILE_VARIABLE)
-    if headlines_file:
-        floors.append_headline(record, headlines_file)
-    print(f"{name}: {format_headline(value)}" + (f" on {on}" if on else ""))
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return
-    if get_ipython() is None:  # plain Python: IPython's display() would print the dict
-        return
-    display({HEADLINE_MIME: record}, raw=True)
-
-
-def format_headline(value) -> str:
-    """A headline value as shown on the index: fractions (-1 to 1) as percentages with 2 decimals."""
-    return floors.format_value(value)
 
 
 @dataclasses.dataclass
@@ -170,6 +126,25 @@ def default_output(notebooks: Iterable[Path], partial: bool) -> Path:
         return Path(DEFAULT_OUTPUT)
     labels = [re.match(r"\d*", nb.stem).group() or nb.stem for nb in notebooks]
     return Path(f"{DEFAULT_OUTPUT}-only-{'-'.join(labels)}")
+
+
+def run_folders(
+    lang: str, notebooks_dir=None, output=None, only=None
+) -> tuple[Path | None, Path | str | None]:
+    """The notebooks folder and default output of ``run --lang zh``: ``notebooks/zh``, ``build/course-zh``.
+
+    An explicit ``--notebooks-dir`` or ``--output`` wins. A Chinese run never writes into an English run's
+    folder: its default output is the English default with ``-zh`` after ``course``.
+    """
+    if lang == "en" or lang not in RUN_LANGUAGES:
+        return notebooks_dir, output
+    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir() / TARGET_FOLDER
+    if output is None:
+        notebooks = find_notebooks(folder, only)
+        partial = len(notebooks) < len(find_notebooks(folder))
+        default = default_output(notebooks, partial).as_posix()
+        output = default.replace(DEFAULT_OUTPUT, f"{DEFAULT_OUTPUT}-{lang}", 1)
+    return folder, output
 
 
 def check_timeout(timeout) -> int | None:
@@ -729,164 +704,3 @@ def render_index(summary: dict) -> str:
     )
     template = environment.get_template("index.html.j2")
     return template.render(summary=summary, floors_file=floors.FLOORS_FILE.name)
-
-
-def _timeout_argument(text: str) -> int:
-    """``--timeout``: a whole number of seconds, checked by the parser (exit status 2 otherwise)."""
-    try:
-        return check_timeout(int(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of seconds, 1 or more, got {text!r}"
-        ) from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m course_utils`` command line: ``run``, and the CI helpers ``prepare-ci`` and
-    ``refresh-outputs`` (see ``course_utils.nbcheck``)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m course_utils",
-        description="Instructors' tools for the MNIST CNN course.",
-        epilog="Run `python -m course_utils run --help` for the options of `run`.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser(
-        "run",
-        help="execute the notebooks with papermill and write an HTML index",
-        description=(
-            "Execute the course's notebooks in order with the given parameters, writing each executed "
-            "notebook, its HTML, index.html and summary.json into the output folder. Stops at the first "
-            "failing notebook. Exit status: 0 all ran, 1 a notebook failed, 2 invalid options, 130 or 143 "
-            "interrupted (Ctrl-C or SIGTERM; the report then says so)."
-        ),
-    )
-    run.add_argument("--epochs", type=int, metavar="N", help=f"training epochs (default {DEFAULTS.epochs})")
-    run.add_argument(
-        "--batch-size", type=int, metavar="N", help=f"training batch size (default {DEFAULTS.batch_size})"
-    )
-    run.add_argument("--seed", type=int, metavar="N", help=f"random seed (default {DEFAULTS.seed})")
-    run.add_argument(
-        "--dataset",
-        metavar="NAME",
-        help=f"dataset: {', '.join(sorted(DATASETS))} (default {DEFAULTS.dataset})",
-    )
-    run.add_argument(
-        "--data-source",
-        metavar="SRC",
-        help=f"where data comes from: {', '.join(DATA_SOURCES)} (default {DEFAULTS.data_source})",
-    )
-    run.add_argument(
-        "--learning-rate",
-        type=float,
-        metavar="LR",
-        help=f"Adam's step size, in (0, 1] (default {DEFAULTS.learning_rate})",
-    )
-    run.add_argument(
-        "--strategy",
-        metavar="NAME",
-        help=f"how training is spread over devices: {', '.join(STRATEGIES)} (default {DEFAULTS.strategy})",
-    )
-    run.add_argument(
-        "--mixed-precision",
-        action=argparse.BooleanOptionalAction,
-        help="float16 compute with float32 outputs, for GPUs (default: off)",
-    )
-    run.add_argument(
-        "--image-path",
-        metavar="FILE",
-        help="an image of a handwritten digit for 06_your_digit (default: the shipped examples)",
-    )
-    run.add_argument(
-        "--only",
-        action="append",
-        metavar="LIST",
-        help=(
-            "run only these notebooks, by number or file stem, comma-separated (e.g. 03,04); repeatable. "
-            f"Without --output, a partial run writes to its own folder ({DEFAULT_OUTPUT}-only-03-04)"
-        ),
-    )
-    run.add_argument(
-        "--output",
-        metavar="DIR",
-        help=(
-            f"folder for executed notebooks, HTML, artifacts/ and index.html (default {DEFAULT_OUTPUT}); "
-            "it must be new, empty or an earlier run's output"
-        ),
-    )
-    run.add_argument("--lang", choices=RUN_LANGUAGES, default="en", help="en: notebooks/; zh: notebooks/zh")
-    run.add_argument(
-        "--notebooks-dir",
-        metavar="DIR",
-        help="folder holding the *.ipynb files (default: the course's notebooks/ folder)",
-    )
-    run.add_argument(
-        "--timeout",
-        type=_timeout_argument,
-        metavar="SECONDS",
-        help="time limit for each cell, in whole seconds (default: none)",
-    )
-    prepare = commands.add_parser(
-        "prepare-ci",
-        help="parameterise the notebooks for CI with papermill, without executing them",
-        description="Write papermill-parameterised copies (epochs=1, offline data) for `pytest --nbval-lax`.",
-    )
-    prepare.add_argument("--output", default="build/ci", metavar="DIR", help="folder for the copies")
-    refresh = commands.add_parser(
-        "refresh-outputs",
-        help="re-make the committed outputs of the nbval-checked cells after an intended change",
-        description=(
-            "Execute the notebooks at CI parameters and store back into notebooks/ only the outputs of cells "
-            "tagged nbval-check-output; every other output is cleared."
-        ),
-    )
-    refresh.add_argument("--only", action="append", metavar="LIST", help="refresh only these notebooks")
-    commands.add_parser(
-        "fetch-data", help="fetch what is reachable of each dataset; say which source serves it"
-    )
-    translate = commands.add_parser("translate", help="build notebooks/zh from locale/zh_CN (translate.py)")
-    translate.add_argument("--update", action="store_true", help="first merge changed English cells (fuzzy)")
-    return parser
-
-
-def run_params(args: argparse.Namespace) -> dict:
-    """The contract parameters given on the command line (``--learning-rate`` gives ``learning_rate``)."""
-    return {name: getattr(args, name) for name in RUN_PARAMETERS if getattr(args, name) is not None}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m course_utils``; returns the exit status (0 ok, 1 failed, 2 bad options)."""
-    args = build_parser().parse_args(argv)
-    if args.command == "fetch-data":
-        return course_utils.data.fetch_data()
-    if args.command == "translate":
-        from course_utils import translate
-
-        return translate.main(update=args.update)
-    if args.command != "run":
-        from course_utils import nbcheck
-
-        if args.command == "prepare-ci":
-            for path in nbcheck.prepare_ci_notebooks(args.output):
-                print(f"prepared {path}")
-        else:
-            for path in nbcheck.refresh_outputs(only=args.only):
-                print(f"refreshed {path}")
-        return 0
-    params = run_params(args)
-    try:
-        from course_utils.translate import run_folders
-
-        notebooks_dir, output = run_folders(args.lang, args.notebooks_dir, args.output, args.only)
-        plan = plan_run(
-            output, params=params, only=args.only, notebooks_dir=notebooks_dir, timeout=args.timeout
-        )
-    except ValueError as exc:
-        print(f"python -m course_utils run: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        results = execute_plan(plan)
-    except RunInterrupted as exc:
-        return 128 + exc.signum
-    except KeyboardInterrupt:
-        return 128 + signal.SIGINT
-    return 0 if all(result.status == OK for result in results) else 1

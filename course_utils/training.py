@@ -21,15 +21,16 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
 import course_utils
+from course_utils import distribute
 from course_utils.data import DATASETS, Dataset
 from course_utils.env import set_seed, versions
-from course_utils.models import build_cnn, compile_cnn
+from course_utils.i18n import N_, _
+from course_utils.models import TrainedModel, build_cnn, compile_cnn
 from course_utils.params import CourseParams
 
 MODEL_FILE = "model.keras"
@@ -50,20 +51,11 @@ IMAGE_SHAPE = (28, 28, 1)  # what the course's models take: MNIST and Fashion-MN
 RUN_FILE = "run.json"  # beside the backup: the parameters of the run it belongs to
 EPOCHS_FILE = "epochs.json"  # beside the backup: each finished epoch's logs, for the full history
 _KERAS_BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")  # BackupAndRestore's, plus ".bkp"
-_RERUN = "re-run 04_compile_fit.ipynb to train and save the model again"
+_RERUN = N_("re-run 04_compile_fit.ipynb to train and save the model again")
 
 
 class ArtifactError(RuntimeError):
     """A saved model that cannot be used; the message names the file and the fix."""
-
-
-@dataclass
-class TrainedModel:
-    """A trained model with its per-epoch history and what it was trained on."""
-
-    model: keras.Model
-    history: dict[str, list[float]]
-    metadata: dict
 
 
 def fit_verbosity() -> int:
@@ -161,20 +153,24 @@ def _try_lock(fd: int) -> bool:
 
 def _in_use_message(folder: Path, holder) -> str:
     if not isinstance(holder, dict):
-        who = "another process (it has not written its name into the lock yet)"
+        who = _("another process (it has not written its name into the lock yet)")
     else:
         pid, host = holder.get("pid"), holder.get("host")
-        who = f"process {pid} on {host}"
+        who = _("process {pid} on {host}").format(pid=pid, host=host)
         if holder.get("command"):
-            who += f" ({holder['command']}, since {holder.get('since', '?')})"
+            who += _(" ({command}, since {since})").format(
+                command=holder["command"], since=holder.get("since", "?")
+            )
         if host == socket.gethostname() and _pid_alive(pid) is False:
-            who += f"; process {pid} has ended, but a process it started still holds the lock"
-    return (
-        f"{folder} is in use by another run: {who} holds {folder / LOCK_FILE}. Two runs in one artifacts_dir "
+            who += _("; process {pid} has ended, but a process it started still holds the lock").format(
+                pid=pid
+            )
+    return _(
+        "{folder} is in use by another run: {who} holds {lock}. Two runs in one artifacts_dir "
         "would spoil each other's backup and saved model. Wait for that run to finish (or stop it), or give "
         "this run another artifacts_dir. If it is a Jupyter kernel in which you stopped training, restart "
         "that kernel."
-    )
+    ).format(folder=folder, who=who, lock=folder / LOCK_FILE)
 
 
 def lock_artifacts(folder: str | os.PathLike) -> bool:
@@ -381,7 +377,11 @@ class ResumeGuard(keras.callbacks.Callback):
                 self.epoch_logs, self.resumed_epochs = earlier, done
                 self._restore_best(earlier)
                 total = signature["epochs"]
-                print(f"Resuming from the backup in {self.folder}: epoch {done} of {total} done{note}.")
+                print(
+                    _("Resuming from the backup in {folder}: epoch {done} of {total} done{note}.").format(
+                        folder=self.folder, done=done, total=total, note=note
+                    )
+                )
         self.folder.mkdir(parents=True, exist_ok=True)
         marker = {"written_by": "course_utils", **_this_process()}
         _write_json(self.folder / BACKUP_MARKER, marker)  # first: from now on the folder is provably ours
@@ -395,9 +395,11 @@ class ResumeGuard(keras.callbacks.Callback):
         if self.folder.is_dir() and not self.folder.is_symlink() and not any(self.folder.iterdir()):
             return  # empty (a run killed before it wrote the marker, say): nothing in it to lose
         raise ArtifactError(
-            f"{self.folder} exists but was not made by course_utils (it has no {BACKUP_MARKER} file), so "
-            "training will not resume from it, move it or delete it. Rename or move that folder (or use "
-            "another artifacts_dir), then run this again."
+            _(
+                "{folder} exists but was not made by course_utils (it has no {marker} file), so "
+                "training will not resume from it, move it or delete it. Rename or move that folder (or use "
+                "another artifacts_dir), then run this again."
+            ).format(folder=self.folder, marker=BACKUP_MARKER)
         )
 
     def _set_aside(self, reason: _NotResumable) -> None:
@@ -408,7 +410,9 @@ class ResumeGuard(keras.callbacks.Callback):
         aside = _next_free_name(self.folder.with_name(self.folder.name + ABANDONED_SUFFIX))
         os.rename(self.folder, aside)  # under the artifacts lock, so no other run takes the name meanwhile
         print(
-            f"Not resuming the backup in {self.folder}: {reason}. Training from epoch 1 (old one: {aside})."
+            _(
+                "Not resuming the backup in {folder}: {reason}. Training from epoch 1 (old one: {aside})."
+            ).format(folder=self.folder, reason=reason, aside=aside)
         )
 
     def _restore_best(self, earlier: list[dict[str, float]]) -> None:
@@ -448,24 +452,26 @@ def _resumable_state(folder: Path, signature: dict) -> tuple[int, list[dict[str,
     """(epochs done, their logs, a note) of the backup in ``folder``; ``_NotResumable`` says why not."""
     run = _json_or_none(folder / RUN_FILE)
     if not isinstance(run, dict):
-        raise _NotResumable("it has no readable record of the parameters it was made with")
+        raise _NotResumable(_("it has no readable record of the parameters it was made with"))
     if run != signature:
         changed = ", ".join(
             f"{key} {run.get(key)!r} → {value!r}" for key, value in signature.items() if run.get(key) != value
         )
-        raise _NotResumable(f"the parameters changed ({changed})")
+        raise _NotResumable(_("the parameters changed ({changes})").format(changes=changed))
     note = ""
     done = _backup_epoch(folder, "")
     if done is None:
         done = _backup_epoch(folder, ".bkp")
         if done is None:
-            raise _NotResumable("its files are unreadable (cut short when training was interrupted?)")
+            raise _NotResumable(_("its files are unreadable (cut short when training was interrupted?)"))
         for name in _KERAS_BACKUP_FILES:
             os.replace(folder / (name + ".bkp"), folder / name)
-        note = " (the latest backup was cut short; using the one before it)"
+        note = _(" (the latest backup was cut short; using the one before it)")
     earlier = _json_or_none(folder / EPOCHS_FILE)
     if not isinstance(earlier, list) or len(earlier) < done or not all(isinstance(e, dict) for e in earlier):
-        raise _NotResumable(f"its {EPOCHS_FILE} does not hold the {done} finished epochs")
+        raise _NotResumable(
+            _("its {file} does not hold the {done} finished epochs").format(file=EPOCHS_FILE, done=done)
+        )
     return done, earlier[:done], note
 
 
@@ -540,15 +546,44 @@ def train_model(
     return TrainedModel(model, dict(history.history), _metadata(params, dataset))
 
 
+def train_with_strategy(params: CourseParams, dataset: Dataset) -> TrainedModel:
+    """The lesson's training under ``params.strategy`` (and ``params.mixed_precision``).
+
+    ``params.batch_size`` is each replica's batch; the global batch is that times the replicas. The
+    default and mirrored strategies use the lesson's ``fit`` (``train_model``, with the test set as validation
+    data), the model built and compiled inside ``strategy.scope()`` so its variables are mirrored (under
+    ``mixed_float16``, ``compile`` wraps Adam in a ``LossScaleOptimizer`` itself); multiworker uses
+    ``distribute.train_custom_loop`` (``fit`` fails there with Keras 3, see
+    ``distribute.MULTIWORKER_FIT_ISSUE``).
+    """
+    strategy = distribute.make_strategy(params.strategy)  # first: multiworker must start before other TF work
+    batch = distribute.global_batch_size(params.batch_size, strategy)
+    with distribute.mixed_precision_policy(params.mixed_precision):
+        if params.strategy == "multiworker":
+            set_seed(params.seed)  # train_model seeds the fit path itself
+            return distribute.train_custom_loop(
+                strategy,
+                lambda: distribute.build_cnn_for_policy(dataset.num_classes),
+                (dataset.x_train, dataset.y_train),
+                epochs=params.epochs,
+                global_batch=batch,
+                learning_rate=params.learning_rate,
+                seed=params.seed,
+            )
+        # The course's training helper: fit with resume backups, best checkpoint and TensorBoard logs.
+        trained = train_model(params, dataset, distribute.build_cnn_for_policy, strategy=strategy)
+    metadata = {"strategy": distribute.strategy_name(strategy), "replicas": strategy.num_replicas_in_sync}
+    trained.metadata = {**trained.metadata, **metadata, "global_batch": batch, "loop": "fit"}
+    return trained
+
+
 def fit_seed_model(params: CourseParams, dataset: Dataset, *, strategy=None) -> TrainedModel:
     """The course's CNN trained as ``params.strategy`` and ``params.mixed_precision`` say.
 
-    Goes through ``course_utils.distribute.train_with_strategy`` unless a strategy is given.
+    Goes through ``train_with_strategy`` unless a strategy is given.
     """
     if strategy is not None:
         return train_model(params, dataset, build_cnn, strategy=strategy)
-    from course_utils.distribute import train_with_strategy  # distribute builds on this module
-
     return train_with_strategy(params, dataset)
 
 
@@ -597,7 +632,7 @@ def _fsync(path: Path) -> None:
 def _metadata(params: CourseParams, dataset: Dataset) -> dict:
     return {
         "dataset": dataset.name,
-        "data_source": dataset.origin,
+        "data_origin": dataset.origin,  # where the images came from; run.json's data_source is the mode asked
         "data_description": dataset.source,
         "class_names": list(dataset.class_names),
         "parameters": {
@@ -743,32 +778,56 @@ def load_trained_model(params: CourseParams, dataset: Dataset | None = None) -> 
     metadata_path = folder / METADATA_FILE
     if not metadata_path.exists():
         raise ArtifactError(
-            f"{model_path} has no {METADATA_FILE} beside it, so what it was trained on is unknown: {_RERUN}."
+            _("{path} has no {metadata} beside it, so what it was trained on is unknown: {rerun}.").format(
+                path=model_path, metadata=METADATA_FILE, rerun=_(_RERUN)
+            )
         )
     metadata = _read_json(metadata_path)
     if not isinstance(metadata, dict) or not isinstance(metadata.get("dataset"), str):
-        raise ArtifactError(f"{metadata_path} does not say which dataset the model was trained on: {_RERUN}.")
+        raise ArtifactError(
+            _("{path} does not say which dataset the model was trained on: {rerun}.").format(
+                path=metadata_path, rerun=_(_RERUN)
+            )
+        )
     trained_on = metadata["dataset"]
     if trained_on != params.dataset:
         raise ArtifactError(
-            f"{model_path} was trained on {trained_on!r}, but dataset is {params.dataset!r}: its predictions "
-            f"would be nonsense. Re-run 04_compile_fit.ipynb with dataset={params.dataset!r}, or use another "
-            "artifacts_dir."
+            _(
+                "{path} was trained on {trained_on!r}, but dataset is {dataset!r}: its predictions "
+                "would be nonsense. Re-run 04_compile_fit.ipynb with dataset={dataset!r}, or use another "
+                "artifacts_dir."
+            ).format(path=model_path, trained_on=trained_on, dataset=params.dataset)
         )
     history_path = folder / HISTORY_FILE
     _check_same_save(folder, metadata)
     history = _read_json(history_path) if history_path.exists() else {}
     if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
-        raise ArtifactError(f"{history_path} is not a history (metric names and per-epoch lists): {_RERUN}.")
+        raise ArtifactError(
+            _("{path} is not a history (metric names and per-epoch lists): {rerun}.").format(
+                path=history_path, rerun=_(_RERUN)
+            )
+        )
     try:
         model = keras.saving.load_model(model_path, safe_mode=True)
     except Exception as exc:
         raise ArtifactError(
-            f"{model_path} could not be loaded ({type(exc).__name__}: {exc}). The file is corrupt, truncated "
-            f"or not a model saved by 04: {_RERUN}."
+            _(
+                "{path} could not be loaded ({error}). The file is corrupt, truncated "
+                "or not a model saved by 04: {rerun}."
+            ).format(path=model_path, error=f"{type(exc).__name__}: {exc}", rerun=_(_RERUN))
         ) from exc
     _check_fits_data(model, model_path, params, dataset)
-    return TrainedModel(model, history, metadata)
+    return TrainedModel(model, history, _current_metadata(metadata))
+
+
+def _current_metadata(metadata: dict) -> dict:
+    """``model.json`` as this version writes it: before the key was renamed, the data's origin was saved as
+    ``data_source``, which now means only the mode asked for (``run.json``, the parameters)."""
+    if "data_source" not in metadata or "data_origin" in metadata:
+        return metadata
+    renamed = {key: value for key, value in metadata.items() if key != "data_source"}
+    renamed["data_origin"] = metadata["data_source"]
+    return renamed
 
 
 def _check_same_save(folder: Path, metadata: dict) -> None:
@@ -781,15 +840,19 @@ def _check_same_save(folder: Path, metadata: dict) -> None:
         actual = _sha256(path) if path.is_file() else None
         if actual == expected:
             continue
-        found = "it is missing" if actual is None else "its SHA-256 differs"
-        what = f"{path} is not the file saved with {folder / METADATA_FILE} ({found})"
+        found = _("it is missing") if actual is None else _("its SHA-256 differs")
+        what = _("{path} is not the file saved with {metadata} ({found})").format(
+            path=path, metadata=folder / METADATA_FILE, found=found
+        )
         if name == MODEL_FILE:
-            what = (
-                f"{path} could not be loaded because it is not the file saved with {METADATA_FILE} ({found})"
-            )
+            what = _(
+                "{path} could not be loaded because it is not the file saved with {metadata} ({found})"
+            ).format(path=path, metadata=METADATA_FILE, found=found)
         raise ArtifactError(
-            f"{what}, so it is corrupt, truncated or from another save. If 04 is saving into this folder "
-            f"right now, wait for it to finish and load again; otherwise {_RERUN}."
+            _(
+                "{what}, so it is corrupt, truncated or from another save. If 04 is saving into this folder "
+                "right now, wait for it to finish and load again; otherwise {rerun}."
+            ).format(what=what, rerun=_(_RERUN))
         )
 
 
@@ -807,10 +870,20 @@ def _check_fits_data(model: keras.Model, path: Path, params: CourseParams, datas
     if fits and gives == classes:
         return
     raise ArtifactError(
-        f"{path} does not fit the data: the model takes input shape {takes} and gives {gives} classes, but "
-        f"{name}'s images have shape {shape} and it has {classes} classes, so predict would fail or give "
-        f"nonsense. To fix it, re-run 04_compile_fit.ipynb with dataset={params.dataset!r} (it trains and "
-        "saves a model for this data), or use another artifacts_dir."
+        _(
+            "{path} does not fit the data: the model takes input shape {takes} and gives {gives} classes, "
+            "but {name}'s images have shape {shape} and it has {classes} classes, so predict would fail or "
+            "give nonsense. To fix it, re-run 04_compile_fit.ipynb with dataset={dataset!r} (it trains and "
+            "saves a model for this data), or use another artifacts_dir."
+        ).format(
+            path=path,
+            takes=takes,
+            gives=gives,
+            name=name,
+            shape=shape,
+            classes=classes,
+            dataset=params.dataset,
+        )
     )
 
 
@@ -826,7 +899,9 @@ def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
     except (ValueError, OSError) as exc:
-        raise ArtifactError(f"{path} is not readable JSON ({exc}): {_RERUN}.") from exc
+        raise ArtifactError(
+            _("{path} is not readable JSON ({error}): {rerun}.").format(path=path, error=exc, rerun=_(_RERUN))
+        ) from exc
 
 
 def load_or_train(params: CourseParams, dataset: Dataset) -> TrainedModel:
@@ -834,12 +909,22 @@ def load_or_train(params: CourseParams, dataset: Dataset) -> TrainedModel:
     trained = load_trained_model(params, dataset)
     if trained is not None:
         accuracy = trained.metadata.get("test_accuracy")
-        note = f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, (int, float)) else ""
-        print(f"Loaded the model trained by 04 from {Path(params.artifacts_dir) / MODEL_FILE}{note}.")
+        note = ""
+        if isinstance(accuracy, (int, float)):
+            note = _(" (test accuracy {accuracy:.2%})").format(accuracy=accuracy)
+        print(
+            _("Loaded the model trained by 04 from {path}{note}.").format(
+                path=Path(params.artifacts_dir) / MODEL_FILE, note=note
+            )
+        )
         return trained
-    print(f"No saved model in {params.artifacts_dir}: training it now as 04 does ({params.epochs} epochs).")
+    print(
+        _("No saved model in {folder}: training it now as 04 does ({epochs} epochs).").format(
+            folder=params.artifacts_dir, epochs=params.epochs
+        )
+    )
     trained = fit_seed_model(params, dataset)
-    _, accuracy = trained.model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    _loss, accuracy = trained.model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     save_trained_model(trained.model, trained.history, params, dataset, accuracy)
     trained.metadata = _read_json(params.artifacts_path / METADATA_FILE)
     return trained

@@ -29,8 +29,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote
 
-import nbformat
-
 LANGUAGE = "zh_CN"
 TARGET_FOLDER = "zh"  # notebooks/zh
 LANGUAGE_LINE = f'course_utils.set_language("{LANGUAGE}")'
@@ -60,6 +58,8 @@ def catalog_path(notebook: str | Path, locale_dir: str | Path | None = None) -> 
 
 def markdown_cells(notebook: str | Path) -> list[tuple[str, str]]:
     """``(cell id, source)`` of every markdown cell of a notebook, in order."""
+    import nbformat  # imported here: slow to import, and the command line starts without it
+
     nb = nbformat.read(notebook, as_version=4)
     return [(cell.id, cell.source) for cell in nb.cells if cell.cell_type == "markdown"]
 
@@ -209,6 +209,8 @@ def add_language_line(source: str) -> str:
 
 def translate_notebook(notebook: str | Path, target_dir: str | Path, locale_dir=None, translated=()) -> Path:
     """Write the Chinese version of one English notebook into ``target_dir``; returns its path."""
+    import nbformat  # imported here: slow to import, and the command line starts without it
+
     notebook, target_dir = Path(notebook), Path(target_dir)
     nb = nbformat.read(notebook, as_version=4)
     catalog = load_catalog(notebook, locale_dir)
@@ -397,30 +399,9 @@ RUN_LANGUAGES = {"en": "en", "zh": LANGUAGE}
 
 def notebooks_language(notebooks) -> str:
     """The language of a run's notebooks: ``zh_CN`` for built translations (their metadata says so)."""
+    import nbformat  # imported here: slow to import, and the command line starts without it
+
     for notebook in notebooks:
         metadata = nbformat.read(notebook, as_version=4).metadata
         return metadata.get("course_translation", {}).get("language", "en")
     return "en"
-
-
-def run_folders(
-    lang: str, notebooks_dir=None, output=None, only=None
-) -> tuple[Path | None, Path | str | None]:
-    """The notebooks folder and default output of ``run --lang zh``: ``notebooks/zh``, ``build/course-zh``.
-
-    An explicit ``--notebooks-dir`` or ``--output`` wins. A Chinese run never writes into an English run's
-    folder: its default output is the English default with ``-zh`` after ``course``.
-    """
-    from course_utils import runner
-
-    if lang == "en" or lang not in RUN_LANGUAGES:
-        return notebooks_dir, output
-    folder = (
-        Path(notebooks_dir) if notebooks_dir is not None else runner.default_notebooks_dir() / TARGET_FOLDER
-    )
-    if output is None:
-        notebooks = runner.find_notebooks(folder, only)
-        partial = len(notebooks) < len(runner.find_notebooks(folder))
-        default = runner.default_output(notebooks, partial).as_posix()
-        output = default.replace(runner.DEFAULT_OUTPUT, f"{runner.DEFAULT_OUTPUT}-{lang}", 1)
-    return folder, output

@@ -11,8 +11,7 @@ import dataclasses
 
 import numpy as np
 
-import course_utils  # noqa: F401 -- quiet TensorFlow start-up
-from course_utils import distribute
+import course_utils
 from course_utils.data import load_sample
 from course_utils.params import check_params
 
@@ -25,6 +24,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    course_utils.quiet_tensorflow_logs()  # before anything imports TensorFlow
+    from course_utils import distribute, training
 
     data = load_sample()
     data = dataclasses.replace(data, x_train=data.x_train[: args.images], y_train=data.y_train[: args.images])
@@ -40,7 +41,7 @@ def main() -> None:
         return model
 
     distribute.build_cnn_for_policy = build_and_record
-    trained = distribute.train_with_strategy(params, data)
+    trained = training.train_with_strategy(params, data)
     np.savez(
         args.output,
         replicas=trained.metadata["replicas"],

@@ -11,17 +11,16 @@ import time
 
 import numpy as np
 
-import course_utils  # noqa: F401 -- first: quiet TensorFlow start-up
+import course_utils
 from course_utils.data import DATASETS, Dataset
 from course_utils.params import check_params
-from course_utils.training import save_trained_model, train_model
 
 EPOCH_PAUSE_S = 0.2  # so that the test can kill the process part way through
 
 
 def announce_and_pause():
     """A callback that says which epoch starts (the test counts these lines) and makes each a bit longer."""
-    import keras  # after course_utils, which keeps TensorFlow's start-up quiet
+    import keras  # after quiet_tensorflow_logs(), in main
 
     class AnnounceAndPause(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -32,6 +31,9 @@ def announce_and_pause():
 
 
 def main(data_file: str, artifacts_dir: str, epochs: str) -> None:
+    course_utils.quiet_tensorflow_logs()  # before anything imports TensorFlow
+    from course_utils.training import save_trained_model, train_model
+
     params = check_params(epochs=int(epochs), data_source="sample", artifacts_dir=artifacts_dir)
     with np.load(data_file) as arrays:
         data = Dataset(

@@ -273,7 +273,7 @@ def test_a_glossary_link_in_04_opens_the_glossary_at_that_term(lab, page):
 
 def drawing_pad(page, panel):
     """The pad's output (the ipywidgets box) and its canvas, in the last cell that shows a canvas."""
-    cell = panel.locator(".jp-CodeCell").filter(has_text="digits.drawing_pad(")
+    cell = panel.locator(".jp-CodeCell").filter(has_text="display(drawing_pad(")
     widget = cell.locator(".jp-OutputArea-output").filter(has=page.locator("canvas")).last
     try:
         widget.wait_for(timeout=60_000)

@@ -468,7 +468,7 @@ def test_fetch_data_says_which_source_serves_each_dataset(tmp_path, monkeypatch,
     write_npz(folder / "mnist.npz", small_arrays())
     trust(monkeypatch, "mnist", folder, ["mnist.npz"])
     monkeypatch.setenv("MNIST_DATA_DIR", str(folder))
-    from course_utils.runner import main
+    from course_utils.cli import main
 
     assert main(["fetch-data"]) == 0
     out = capsys.readouterr().out

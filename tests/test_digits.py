@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from course_utils import digits
+from course_utils import digits, drawing_pad
 from course_utils.data import load_dataset
 from course_utils.digits import DigitImageError, preprocess_image
 
@@ -287,7 +287,7 @@ def draw_seven(pad) -> None:
 
 
 def test_the_drawing_pad_reads_the_strokes_drawn_on_it(model):
-    pad = digits.DrawingPad(model)
+    pad = drawing_pad.DrawingPad(model)
     assert pad.predict() is None and pad.pixels.max() == 0  # a blank pad has nothing to classify
     assert pad.extend_stroke(10, 10) is None  # moving without the button down draws nothing
     draw_seven(pad)
@@ -315,7 +315,7 @@ def draw_three(pad, left: float, top: float, size: float) -> None:
 
 
 def test_a_small_digit_drawn_with_the_wide_pen_is_thinned_and_read_right(model):
-    pad = digits.DrawingPad(model)  # 280 px pad, 20 px pen
+    pad = drawing_pad.DrawingPad(model)  # 280 px pad, 20 px pen
     draw_three(pad, left=20, top=20, size=56)  # a fifth of the pad, in a corner
     result = pad.end_stroke()
     notes = [step.note for step in digits.preprocessing_steps(pad.pixels)]
@@ -331,7 +331,7 @@ def test_a_small_digit_drawn_with_the_wide_pen_is_thinned_and_read_right(model):
 
 def test_the_drawing_pad_widget_updates_after_each_stroke(model):
     pytest.importorskip("ipycanvas")
-    box = digits.drawing_pad(model, CLASS_NAMES)
+    box = drawing_pad.drawing_pad(model, CLASS_NAMES)
     canvas = box.canvas
 
     def event(kind, x, y):  # what the browser sends; ipycanvas dispatches it to the registered callbacks
@@ -356,13 +356,13 @@ def test_the_drawing_pad_widget_updates_after_each_stroke(model):
 def test_interactive_frontend_is_only_reported_in_a_jupyter_server_kernel(monkeypatch):
     import IPython
 
-    assert digits.interactive_frontend_available() is False  # pytest: no kernel, no browser
+    assert drawing_pad.interactive_frontend_available() is False  # pytest: no kernel, no browser
     kernel_shell = type("Shell", (), {"kernel": object()})()
     monkeypatch.setattr(IPython, "get_ipython", lambda: kernel_shell)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    assert digits.interactive_frontend_available() is False  # papermill / nbval: a kernel, no server
+    assert drawing_pad.interactive_frontend_available() is False  # papermill / nbval: a kernel, no server
     monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/06_your_digit.ipynb")
-    assert digits.interactive_frontend_available() is True
+    assert drawing_pad.interactive_frontend_available() is True
 
 
 def test_digits_use_an_mnist_model_whatever_the_course_dataset(tmp_path, capsys):

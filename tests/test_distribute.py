@@ -27,11 +27,11 @@ from course_utils.distribute import (
     split_cpu,
     suggested_batch_size,
     train_custom_loop,
-    train_with_strategy,
 )
 from course_utils.env import set_seed
 from course_utils.models import SEED_MODEL_PARAMS, build_cnn
 from course_utils.params import check_params
+from course_utils.training import train_with_strategy
 
 WORKER = Path(__file__).with_name("multiworker_worker.py")
 TIMEOUT_S = 180  # generous: the machine running the tests may be shared
@@ -101,7 +101,9 @@ MIRRORED_SCRIPT = """
 import dataclasses, json
 import numpy as np
 import course_utils
-from course_utils.distribute import split_cpu, train_with_strategy
+course_utils.quiet_tensorflow_logs()
+from course_utils.distribute import split_cpu
+from course_utils.training import train_with_strategy
 print("logical CPUs:", split_cpu(2))
 from course_utils.data import load_sample
 from course_utils.params import check_params

@@ -71,14 +71,22 @@ def test_set_seed_makes_python_numpy_and_tensorflow_repeat():
     assert draw() != first
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "42", True, None])
+@pytest.mark.parametrize("bad", [-1, 1.5, "42", True, None, 2**32])
 def test_set_seed_rejects_bad_seeds(bad):
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*32 - 1"):
         env.set_seed(bad)
 
 
-def test_importing_course_utils_keeps_tensorflow_quiet():
-    code = "import course_utils, tensorflow as tf; tf.config.list_physical_devices(); print('ok')"
+def test_set_seed_takes_every_seed_check_params_takes():
+    env.set_seed(2**32 - 1)  # the largest seed check_params accepts (one rule: env.check_seed)
+    env.set_seed(0)
+
+
+def test_quiet_tensorflow_logs_keeps_tensorflow_quiet():
+    code = (
+        "import course_utils; course_utils.quiet_tensorflow_logs(); "
+        "import tensorflow as tf; tf.config.list_physical_devices(); print('ok')"
+    )
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
     assert result.stdout.strip() == "ok"

@@ -18,9 +18,10 @@ import pytest
 from course_utils import floors
 from course_utils.data import Dataset
 from course_utils.floors import Floor, append_headline, check_headlines, read_floors, read_headlines
+from course_utils.headline import record_headline
 from course_utils.nbcheck import ci_parameters, prepare_ci_notebooks
 from course_utils.params import DEFAULTS, check_params
-from course_utils.runner import default_notebooks_dir, record_headline
+from course_utils.runner import default_notebooks_dir
 
 NOTEBOOKS = default_notebooks_dir()
 CI_RECORD = {"dataset": "mnist", "data_source": "offline", "epochs": 1, "batch_size": 32, "seed": 42}
@@ -193,7 +194,7 @@ def _tiny_notebook(path: Path, value: float) -> Path:
     nb.cells = [
         nbformat.v4.new_code_cell(
             "from course_utils.params import check_params\n"
-            "from course_utils.runner import record_headline\n"
+            "from course_utils.headline import record_headline\n"
             "params = check_params(epochs=1, data_source='offline')\n"
             f"record_headline('test accuracy', {value}, 'the test set', params)"
         )

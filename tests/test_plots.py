@@ -389,7 +389,7 @@ def test_figures_are_not_registered_with_pyplot_and_rcparams_are_untouched(rng):
     assert dict(plt.rcParams) == before
 
 
-def test_inline_display_is_enabled_in_a_kernel_only(monkeypatch):
+def test_show_figures_inline_enables_the_inline_display_in_a_kernel_only(monkeypatch):
     import IPython
 
     calls = []
@@ -401,8 +401,8 @@ def test_inline_display_is_enabled_in_a_kernel_only(monkeypatch):
             calls.append(gui)
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
-    plots._enable_inline_display()
+    plots.show_figures_inline()
     assert calls == ["inline"]
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
-    plots._enable_inline_display()
+    plots.show_figures_inline()
     assert calls == ["inline"]

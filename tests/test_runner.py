@@ -24,23 +24,19 @@ import numpy as np
 import pytest
 
 from course_utils import floors
+from course_utils.cli import build_parser, main, run_params
 from course_utils.data import Dataset, describe_test_data
+from course_utils.headline import HEADLINE_MIME, format_headline, record_headline
 from course_utils.params import DEFAULTS, PARAMETER_NAMES
 from course_utils.runner import (
-    HEADLINE_MIME,
     MARKER,
     RUN_PARAMETERS,
     EpochEcho,
     _headline_row,
-    build_parser,
     find_notebooks,
-    format_headline,
-    main,
     plan_run,
-    record_headline,
     render_index,
     run_course,
-    run_params,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +71,7 @@ def course(tmp_path_factory) -> Path:
         "01_first",
         CHECK_CELL,
         '(params.artifacts_path / "first.txt").write_text(f"epochs={params.epochs}")',
-        "from course_utils.runner import record_headline\n"
+        "from course_utils.headline import record_headline\n"
         'record_headline("train accuracy", 0.25, "the <tiny> set", params)\n'
         'record_headline("test accuracy", 0.5, "the <tiny> set", params)',
     )

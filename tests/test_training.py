@@ -325,13 +325,25 @@ def saved(tmp_path, saved_folder):
     return folder, course_params(folder, epochs=1)
 
 
+def test_a_model_saved_before_the_key_was_renamed_loads_with_its_data_origin(saved):
+    folder, params = saved
+    metadata = json.loads((folder / METADATA_FILE).read_text())
+    old_style = {("data_source" if key == "data_origin" else key): value for key, value in metadata.items()}
+    (folder / METADATA_FILE).write_text(json.dumps(old_style, indent=1))  # as course_utils wrote it before
+
+    trained = load_trained_model(params)
+    assert trained.metadata["data_origin"] == "sample" and "data_source" not in trained.metadata
+    assert trained.metadata["dataset"] == "mnist" and trained.metadata["sha256"] == metadata["sha256"]
+
+
 def test_a_saved_model_carries_its_metadata_and_loads_back(saved, small_data):
     folder, params = saved
     assert sorted(p.name for p in folder.iterdir() if not p.is_dir()) == sorted(
         ["best.keras", HISTORY_FILE, METADATA_FILE, MODEL_FILE]
     )
     metadata = json.loads((folder / METADATA_FILE).read_text())
-    assert metadata["dataset"] == "mnist" and metadata["data_source"] == "sample"
+    assert metadata["dataset"] == "mnist" and metadata["data_origin"] == "sample"
+    assert "data_source" not in metadata  # the parameter of that name is the mode asked for (run.json)
     assert metadata["parameters"] == {"epochs": 1, "batch_size": 64, "seed": 42, "learning_rate": 0.001}
     assert metadata["test_accuracy"] == 0.5 and metadata["epochs_trained"] == 1
     assert {"python", "keras", "tensorflow", "numpy", "course_utils"} <= set(metadata["versions"])

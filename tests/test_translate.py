@@ -7,7 +7,7 @@ import nbformat
 import polib
 import pytest
 
-from course_utils import translate
+from course_utils import runner, translate
 from course_utils.nbcheck import notebook_problems
 from course_utils.runner import find_notebooks
 
@@ -212,20 +212,21 @@ def test_the_term_check_finds_a_missing_term():
 
 
 def test_run_lang_zh_chooses_the_chinese_notebooks_and_its_own_output():
-    folder, output = translate.run_folders("zh")
+    folder, output = runner.run_folders("zh")
     assert folder == CHINESE_DIR and output == "build/course-zh"
-    assert translate.run_folders("zh", only=["03"])[1] == "build/course-zh-only-03"
-    assert translate.run_folders("zh", output="x")[1] == "x"
-    assert translate.run_folders("en") == (None, None)
+    assert runner.run_folders("zh", only=["03"])[1] == "build/course-zh-only-03"
+    assert runner.run_folders("zh", output="x")[1] == "x"
+    assert runner.run_folders("en") == (None, None)
     assert translate.notebooks_language(sorted(CHINESE_DIR.glob("*.ipynb"))) == "zh_CN"
     assert translate.notebooks_language(ENGLISH) == "en"
 
 
 def test_the_run_plan_of_lang_zh_holds_the_chinese_notebooks(tmp_path):
-    from course_utils.runner import build_parser, plan_run
+    from course_utils.cli import build_parser
+    from course_utils.runner import plan_run
 
     args = build_parser().parse_args(["run", "--lang", "zh", "--only", "01"])
-    folder, _ = translate.run_folders(args.lang, args.notebooks_dir, args.output, args.only)
+    folder, _ = runner.run_folders(args.lang, args.notebooks_dir, args.output, args.only)
     plan = plan_run(tmp_path / "out", params={"epochs": 1}, only=args.only, notebooks_dir=folder)
     assert plan.notebooks == (CHINESE_DIR / "01_data.ipynb",)
 
