@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from course_utils import data, nbcheck, translate
 from course_utils.data import DATA_SOURCES, DATASETS
@@ -124,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser(
         "prepare-ci",
         help="parameterise the notebooks for CI with papermill, without executing them",
-        description="Write papermill-parameterised copies (epochs=1, offline data) for `pytest --nbval-lax`.",
+        description=(
+            "Write papermill-parameterised copies (epochs=1, offline data) for `pytest --nbval-lax`: every "
+            "notebook, and the Chinese core notebooks 00-05 into <output>/zh."
+        ),
     )
     prepare.add_argument("--output", default="build/ci", metavar="DIR", help="folder for the copies")
     refresh = commands.add_parser(
@@ -160,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         return translate.main(update=args.update)
     if args.command != "run":
         if args.command == "prepare-ci":
-            for path in nbcheck.prepare_ci_notebooks(args.output):
+            prepared = nbcheck.prepare_ci_notebooks(args.output)
+            prepared += nbcheck.prepare_ci_chinese_notebooks(Path(args.output) / "zh")
+            for path in prepared:
                 print(f"prepared {path}")
         else:
             for path in nbcheck.refresh_outputs(only=args.only):

@@ -19,6 +19,8 @@ CHECK_TAG = "nbval-check-output"
 CI_PARAMETERS = {"epochs": 1, "data_source": "offline"}
 # Notebooks whose learning floor needs more than one epoch to be reliable (course_utils/floors.csv says so).
 CI_NOTEBOOK_PARAMETERS: dict[str, dict] = {"07_better_model": {"epochs": 3}}
+# The Chinese notebooks CI runs under nbval (in build/ci/zh): the core lesson. The runner tests run the rest.
+CI_CHINESE_NOTEBOOKS = ("00", "01", "02", "03", "04", "05")
 
 
 def ci_parameters(notebook: str | Path) -> dict:
@@ -32,20 +34,23 @@ def is_checked(cell) -> bool:
 
 
 def prepare_ci_notebooks(
-    output_dir: str | Path, parameters: dict | None = None, notebooks_dir: str | Path | None = None
+    output_dir: str | Path,
+    parameters: dict | None = None,
+    notebooks_dir: str | Path | None = None,
+    only: list[str] | tuple[str, ...] | None = None,
 ) -> list[Path]:
     """Parameterise every notebook for CI with papermill, without executing, into ``output_dir``.
 
     The copies keep the committed outputs, which nbval compares against; artifacts go to
     ``output_dir/artifacts``. Each notebook gets ``ci_parameters`` (its own epochs where a floor needs more),
-    then ``parameters``.
+    then ``parameters``. ``only`` keeps the notebooks it names (numbers or stems, as ``run --only``).
     """
     import papermill
 
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     prepared = []
-    for notebook in find_notebooks(notebooks_dir or default_notebooks_dir()):
+    for notebook in find_notebooks(notebooks_dir or default_notebooks_dir(), only=only):
         target = output_dir / notebook.name
         values = {
             **ci_parameters(notebook),
@@ -146,3 +151,13 @@ def notebook_problems(path: str | Path) -> list[str]:
         if index == 0 or cells[index - 1].cell_type != "markdown":
             problems.append(f"{where}: no markdown cell before it explaining what it does")
     return problems
+
+
+def prepare_ci_chinese_notebooks(output_dir: str | Path) -> list[Path]:
+    """The Chinese core notebooks (``CI_CHINESE_NOTEBOOKS`` of ``notebooks/zh``), prepared like the English
+    ones into ``output_dir`` (``build/ci/zh``), with artifacts of their own."""
+    from course_utils.translate import TARGET_FOLDER
+
+    return prepare_ci_notebooks(
+        output_dir, notebooks_dir=default_notebooks_dir() / TARGET_FOLDER, only=CI_CHINESE_NOTEBOOKS
+    )

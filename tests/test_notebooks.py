@@ -170,3 +170,19 @@ def test_prose_naming_another_notebooks_variable_is_caught_unless_it_names_that_
     ]
     prediction.cells[0].source = text + " It is what `01_data.ipynb` calls `test_images[1]`; `data.x_test`."
     assert undefined_variables_in_prose({"01_data": lesson, "05_prediction": prediction}) == []
+
+
+def test_prepare_ci_writes_every_notebook_and_the_chinese_core_notebooks(tmp_path):
+    """CI runs the Chinese core notebooks (00-05) under nbval beside the English ones, with own artifacts."""
+    from course_utils.cli import main
+
+    assert main(["prepare-ci", "--output", str(tmp_path)]) == 0
+    english = [path.name for path in NOTEBOOKS]
+    assert sorted(path.name for path in tmp_path.glob("*.ipynb")) == english
+    chinese = sorted(path.name for path in (tmp_path / "zh").glob("*.ipynb"))
+    assert chinese == [name for name in english if name[:2] in ("00", "01", "02", "03", "04", "05")]
+    nb = nbformat.read(tmp_path / "zh" / "04_compile_fit.ipynb", as_version=4)
+    assert 'set_language("zh_CN")' in "".join(cell.source for cell in nb.cells)
+    [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "epochs = 1\n" in injected.source and 'data_source = "offline"' in injected.source
+    assert f'artifacts_dir = "{tmp_path / "zh" / "artifacts"}"' in injected.source
