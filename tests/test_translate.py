@@ -1,5 +1,6 @@
 """The Chinese notebooks: complete, current catalogs; notebooks/zh exactly as built; glossary terms kept."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -245,3 +246,19 @@ def test_the_report_headings_are_in_the_runs_language():
     assert '<html lang="zh-CN">' in chinese and "<h1>课程运行报告</h1>" in chinese
     assert "<h2>参数</h2>" in chinese and "<th>笔记本</th><th>状态</th>" in chinese
     assert "<h2>01_data.ipynb 失败</h2>" in chinese
+
+
+@pytest.mark.slow
+def test_the_chinese_notebooks_ci_does_not_run_under_nbval_run_through_the_runner(tmp_path):
+    """CI's nbval runs the Chinese 00-05; 06-09 run here, as an instructor runs them (``run --lang zh``)."""
+    from course_utils.cli import main
+
+    output = tmp_path / "course-zh"
+    command = ["run", "--lang", "zh", "--only", "06,07,08,09", "--epochs", "1", "--data-source", "offline"]
+    assert main([*command, "--output", str(output)]) == 0
+    summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
+    assert [(row["name"], row["status"]) for row in summary["notebooks"]] == [
+        (path.name, "ok") for path in sorted(CHINESE_DIR.glob("0[6-9]_*.ipynb"))
+    ]
+    assert summary["notebooks_dir"] == str(CHINESE_DIR)
+    assert "<h1>课程运行报告</h1>" in (output / "index.html").read_text(encoding="utf-8")
