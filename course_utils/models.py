@@ -5,10 +5,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-# Parameters per layer, worked out by hand in 03_model_anatomy: (3*3*1 + 1)*32, (3*3*32 + 1)*64,
-# (5*5*64 + 1)*64, (64 + 1)*10.
-SEED_MODEL_PARAMS = 320 + 18_496 + 102_464 + 650  # 121,930
-
 
 def build_cnn(num_classes: int = 10, input_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
     """The course's CNN: two conv + max-pool blocks, then a dense layer and ``num_classes`` logits.
