@@ -210,14 +210,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return body.reshape(shape)
 
 
-def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write a uint8 array as a gzip-compressed IDX file (the format MNIST is published in)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    with gzip.open(path, "wb") as handle:
-        handle.write(header + array.tobytes())
-
-
 def _read_npz(path: Path) -> tuple[np.ndarray, ...]:
     with np.load(path, allow_pickle=False) as f:
         return f["x_train"], f["y_train"], f["x_test"], f["y_test"]

@@ -415,13 +415,6 @@ def _is_model_input(x: Any) -> bool:
     )
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Probabilities from logits along the last axis (shifted by their maximum, so nothing overflows)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
 def predict_digit(model: Any, image: Any) -> tuple[np.ndarray, int]:
     """The model's probabilities for one image and its predicted class: ``(probabilities, predicted)``.
 
@@ -432,8 +425,7 @@ def predict_digit(model: Any, image: Any) -> tuple[np.ndarray, int]:
 
     x = image if _is_model_input(image) else preprocess_image(image)
     x = np.asarray(x, dtype=np.float32).reshape(1, MNIST_SIZE, MNIST_SIZE, 1)
-    logits = keras.ops.convert_to_numpy(model(x, training=False))
-    probabilities = softmax(logits[0])
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(model(x, training=False)))[0]
     return probabilities, int(np.argmax(probabilities))
 
 

@@ -9,10 +9,6 @@ from keras import layers
 
 from course_utils.i18n import _
 
-# Parameters per layer, worked out by hand in 03_model_anatomy: (3*3*1 + 1)*32, (3*3*32 + 1)*64,
-# (5*5*64 + 1)*64, (64 + 1)*10.
-SEED_MODEL_PARAMS = 320 + 18_496 + 102_464 + 650  # 121,930
-
 
 @dataclasses.dataclass
 class TrainedModel:

@@ -8,11 +8,13 @@ committed outputs after an intended change; ``notebook_problems`` keeps the comm
 
 from __future__ import annotations
 
+import ast
+import re
 import tempfile
 from pathlib import Path
 
-from course_utils.params import PARAMETER_NAMES
-from course_utils.runner import KERNEL_QUIET, default_notebooks_dir, find_notebooks
+from course_utils.params import PARAMETER_NAMES, unknown_parameter_message
+from course_utils.runner import KERNEL_QUIET, declared_subset, default_notebooks_dir, find_notebooks
 
 CHECK_TAG = "nbval-check-output"
 # Reduced parameters for CI: one epoch on data that never needs the network.
@@ -43,7 +45,8 @@ def prepare_ci_notebooks(
 
     The copies keep the committed outputs, which nbval compares against; artifacts go to
     ``output_dir/artifacts``. Each notebook gets ``ci_parameters`` (its own epochs where a floor needs more),
-    then ``parameters``. ``only`` keeps the notebooks it names (numbers or stems, as ``run --only``).
+    then ``parameters``: of those, the names its parameters cell declares. ``only`` keeps the notebooks it
+    names (numbers or stems, as ``run --only``).
     """
     import papermill
 
@@ -58,7 +61,11 @@ def prepare_ci_notebooks(
             "artifacts_dir": str(output_dir / "artifacts"),
         }
         papermill.execute_notebook(
-            str(notebook), str(target), parameters=values, prepare_only=True, progress_bar=False
+            str(notebook),
+            str(target),
+            parameters=declared_subset(notebook, values),
+            prepare_only=True,
+            progress_bar=False,
         )
         prepared.append(target)
     return prepared
@@ -103,7 +110,7 @@ def refresh_outputs(
             papermill.execute_notebook(
                 str(notebook),
                 str(executed),
-                parameters=values,
+                parameters=declared_subset(notebook, values),
                 cwd=str(notebook.parent),
                 progress_bar=False,
                 extra_arguments=KERNEL_QUIET,
@@ -134,10 +141,7 @@ def notebook_problems(path: str | Path) -> list[str]:
     if len(cells) < 2 or "parameters" not in cells[1].get("metadata", {}).get("tags", []):
         problems.append(f"{path.name}: the second cell is not tagged 'parameters'")
     else:
-        assigned = {line.split("=")[0].strip() for line in cells[1].source.splitlines() if "=" in line}
-        missing = [name for name in PARAMETER_NAMES if name not in assigned]
-        if missing:
-            problems.append(f"{path.name}: the parameters cell lacks {missing}")
+        problems += parameter_problems(path.name, cells)
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
@@ -161,3 +165,69 @@ def prepare_ci_chinese_notebooks(output_dir: str | Path) -> list[Path]:
     return prepare_ci_notebooks(
         output_dir, notebooks_dir=default_notebooks_dir() / TARGET_FOLDER, only=CI_CHINESE_NOTEBOOKS
     )
+
+
+def _assigned_names(source: str) -> list[str]:
+    """The names a cell assigns at its top level (``epochs = 10``), in order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    ]
+
+
+def _check_params_keywords(cells) -> list[str] | None:
+    """The keyword names of the first ``check_params(...)`` call in the code cells (None: no call)."""
+    for cell in cells:
+        if cell.cell_type != "code" or "check_params(" not in cell.source:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: not the course's parameter check
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check_params":
+                return [keyword.arg for keyword in node.keywords if keyword.arg]
+    return None
+
+
+def parameter_problems(name: str, cells) -> list[str]:
+    """What is wrong with a notebook's parameters against the contract (``cells[1]`` is its parameters cell).
+
+    The cell declares a subset of the contract, each name once; ``check_params`` gets exactly those; and every
+    ``params.<name>`` the code reads is declared (``artifacts_path`` is ``artifacts_dir``), so that papermill
+    and the runner can set it.
+    """
+    problems = []
+    declared = _assigned_names(cells[1].source)
+    outside = [n for n in declared if n not in PARAMETER_NAMES]
+    if outside:
+        problems.append(
+            f"{name}: the parameters cell declares names outside the contract: "
+            f"{unknown_parameter_message(outside)}"
+        )
+    if len(set(declared)) != len(declared):
+        problems.append(f"{name}: the parameters cell declares a name twice: {declared}")
+    checked = _check_params_keywords(cells)
+    if checked is None:
+        problems.append(f"{name}: no cell calls check_params(...) with the parameters")
+    elif sorted(checked) != sorted(set(declared)):
+        problems.append(
+            f"{name}: check_params gets {sorted(checked)}, but the parameters cell declares "
+            f"{sorted(set(declared))}"
+        )
+    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+    read = {"artifacts_dir" if n == "artifacts_path" else n for n in re.findall(r"\bparams\.(\w+)", code)}
+    undeclared = sorted(n for n in read & set(PARAMETER_NAMES) if n not in declared)
+    if undeclared:
+        problems.append(
+            f"{name}: the code reads params.{undeclared[0]}, but the parameters cell does not declare "
+            f"{undeclared}"
+        )
+    return problems

@@ -1,8 +1,9 @@
 """The parameter contract every notebook shares: names, defaults, and validation before any work.
 
-Each notebook's ``parameters`` cell holds these names; papermill (or the runner) overrides them, and the
-next cell calls ``check_params(...)``, which raises ``ValueError`` naming the parameter, the bad value and
-what is allowed, before any data is loaded or model built. Names that papermill injected but the contract
+Each notebook's ``parameters`` cell holds those of these names that it uses; papermill (or the runner)
+overrides them, and the next cell calls ``check_params(...)`` with them (the rest keep their defaults),
+which raises ``ValueError`` naming the parameter, the bad value and what is allowed, before any data is
+loaded or model built. Names that papermill injected but the contract
 does not know (``-p epoch 3``) are refused there too, with the closest known name.
 """
 
@@ -143,6 +144,8 @@ def folder_write_problem(path: str | Path) -> str | None:
 def check_params(**values) -> CourseParams:
     """Validate the notebook's parameters and return them as a ``CourseParams``.
 
+    A notebook passes the names its parameters cell declares; every other name keeps the contract's default.
+
     Unknown names are refused too, with the closest known one: those passed here, and those that papermill
     injected into the notebook (``papermill ... -p epoch 3``), so a typo does not pass silently. A value of
     the wrong type gets the same ``ValueError`` as a bad value, naming the parameter.
@@ -164,20 +167,21 @@ def check_params(**values) -> CourseParams:
                 value=params.artifacts_dir
             )
         )
-    artifacts = Path(params.artifacts_dir).expanduser()
-    if artifacts.exists() and not artifacts.is_dir():
-        raise ValueError(
-            _("artifacts_dir must be a folder, got {value!r}, which is a file").format(
-                value=params.artifacts_dir
+    if "artifacts_dir" in values:  # a notebook that does not declare it never writes there: no disk check
+        artifacts = Path(params.artifacts_dir).expanduser()
+        if artifacts.exists() and not artifacts.is_dir():
+            raise ValueError(
+                _("artifacts_dir must be a folder, got {value!r}, which is a file").format(
+                    value=params.artifacts_dir
+                )
             )
-        )
-    problem = folder_write_problem(artifacts)
-    if problem:
-        raise ValueError(
-            _(
-                "artifacts_dir must be a folder that can be created and written, got {value!r}: {problem}"
-            ).format(value=params.artifacts_dir, problem=problem)
-        )
+        problem = folder_write_problem(artifacts)
+        if problem:
+            raise ValueError(
+                _(
+                    "artifacts_dir must be a folder that can be created and written, got {value!r}: {problem}"
+                ).format(value=params.artifacts_dir, problem=problem)
+            )
     lr = params.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 1:
         raise ValueError(_("learning_rate must be a number in (0, 1], got {value!r}").format(value=lr))

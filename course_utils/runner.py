@@ -36,7 +36,8 @@ from course_utils.translate import RUN_LANGUAGES, TARGET_FOLDER, notebooks_langu
 KERNEL_NAME = "python3"
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 DEFAULT_OUTPUT = "build/course"
-# Passed to every notebook (contract defaults where not given), with artifacts_dir = <output>/artifacts.
+# A run's parameters (contract defaults where not given), with artifacts_dir = <output>/artifacts; each
+# notebook is given those its parameters cell declares.
 RUN_PARAMETERS = tuple(name for name in PARAMETER_NAMES if name != "artifacts_dir")
 OK, FAILED, NOT_RUN = "ok", "failed", "not run"
 # The status of a run, and of a notebook, while it runs, and after Ctrl-C or SIGTERM stopped it.
@@ -72,6 +73,14 @@ class RunPlan:
     parameters: dict
     timeout: int | None
     partial: bool = False  # --only chose some of the notebooks, not all
+    # Each notebook's share of ``parameters`` (by file name): only the names its parameters cell declares.
+    notebook_parameters: Mapping[str, dict] = dataclasses.field(default_factory=dict)
+
+    def parameters_for(self, notebook: Path) -> dict:
+        """What papermill injects into ``notebook``: the run's parameters that the notebook declares."""
+        if notebook.name in self.notebook_parameters:
+            return self.notebook_parameters[notebook.name]
+        return declared_subset(notebook, self.parameters)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -117,6 +126,21 @@ def find_notebooks(notebooks_dir: str | Path, only: Iterable[str] | None = None)
             f"the notebooks are {', '.join(nb.stem for nb in notebooks)}"
         )
     return [nb for nb in notebooks if any(_matches(entry, nb) for entry in wanted)]
+
+
+def declared_parameters(notebook: str | Path) -> tuple[str, ...]:
+    """The names that ``notebook``'s ``parameters`` cell assigns, in order, as papermill's
+    ``inspect_notebook`` reads them (none when it has no such cell)."""
+    import papermill
+
+    return tuple(papermill.inspect_notebook(str(notebook)))
+
+
+def declared_subset(notebook: str | Path, parameters: Mapping) -> dict:
+    """The ``parameters`` that ``notebook`` declares: each notebook is given only those, so papermill never
+    warns about a name it does not use (its ``check_params`` gives every other contract name its default)."""
+    declared = declared_parameters(notebook)
+    return {name: value for name, value in parameters.items() if name in declared}
 
 
 def default_output(notebooks: Iterable[Path], partial: bool) -> Path:
@@ -247,7 +271,8 @@ def plan_run(
     parameters.update(given)  # names outside the contract: check_params refuses them
     parameters["artifacts_dir"] = str(output / "artifacts")
     check_params(**parameters)
-    return RunPlan(output, notebooks[0].parent, tuple(notebooks), parameters, timeout, partial)
+    shares = {notebook.name: declared_subset(notebook, parameters) for notebook in notebooks}
+    return RunPlan(output, notebooks[0].parent, tuple(notebooks), parameters, timeout, partial, shares)
 
 
 def run_course(
@@ -523,7 +548,7 @@ def _execute(notebook: Path, executed: Path, plan: RunPlan, result: NotebookResu
         papermill.execute_notebook(
             str(notebook),
             str(executed),
-            parameters=plan.parameters,
+            parameters=plan.parameters_for(notebook),
             cwd=str(plan.notebooks_dir),
             kernel_name=KERNEL_NAME,
             progress_bar=False,

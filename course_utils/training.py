@@ -1,8 +1,9 @@
 """Training and the trained model's artifacts: the lesson's recipe, resumable; saving safely; loading back.
 
-Notebook 04 shows the recipe itself (build, compile, fit with ``training_callbacks``); 05 and later notebooks
-call ``load_or_train`` so they run on their own when 04 has not been run. Training survives an interruption:
-re-running the same ``fit`` continues from the last finished epoch and returns the whole history.
+Notebook 04 shows the recipe itself (build, compile, its callbacks listed one by one, fit); 05 and later
+notebooks call ``load_or_train``, which trains the same way through ``training_callbacks``, so they run on
+their own when 04 has not been run. Training survives an interruption: re-running the same ``fit`` continues
+from the last finished epoch and returns the whole history.
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ _RERUN = N_("re-run 04_compile_fit.ipynb to train and save the model again")
 
 class ArtifactError(RuntimeError):
     """A saved model that cannot be used; the message names the file and the fix."""
-
-
-def fit_verbosity() -> int:
-    """One line per epoch: readable live in JupyterLab and short in executed notebooks (papermill, CI).
-
-    Keras' animated progress bar (``verbose=1``) stores thousands of lines in an executed notebook.
-    """
-    return 2
 
 
 # --- where training writes --------------------------------------------------------------------------------
@@ -274,6 +267,8 @@ def training_callbacks(params: CourseParams) -> list[keras.callbacks.Callback]:
     ``ResumeGuard`` (below), ``BackupAndRestore`` (the state after each epoch, in ``artifacts_dir/backup``),
     ``ModelCheckpoint`` (``best.keras``, best ``val_accuracy``) and, with TensorFlow, ``TensorBoard`` (a new
     folder per run under ``artifacts_dir/logs``). All act once per epoch, so they cost next to nothing.
+    Notebook 04 lists the same callbacks in its cell, as Keras' own classes; the notebooks that train through
+    ``train_model`` or ``load_or_train`` get them here.
     """
     backup = EpochBackupAndRestore(
         backup_dir=str(backup_dir(params)), save_freq="epoch", double_checkpoint=True
@@ -541,7 +536,7 @@ def train_model(
         batch_size=params.batch_size * replicas,
         validation_data=(dataset.x_test, dataset.y_test),
         callbacks=[*training_callbacks(params), *extra_callbacks],
-        verbose=fit_verbosity(),
+        verbose=2,  # one line per epoch: Keras' progress bar would store thousands of lines in a notebook
     )
     return TrainedModel(model, dict(history.history), _metadata(params, dataset))
 

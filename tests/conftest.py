@@ -19,3 +19,11 @@ def no_data_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-index"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Each test starts with course_utils' messages in English, whatever language a test before it chose."""
+    from course_utils import i18n
+
+    i18n.set_language("en")

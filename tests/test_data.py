@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_files import write_idx
 
 from course_utils import data
 from course_utils.data import (
@@ -22,7 +23,6 @@ from course_utils.data import (
     download_verified,
     load_dataset,
     read_idx,
-    write_idx,
 )
 
 

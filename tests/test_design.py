@@ -4,13 +4,11 @@ and importing any module only defines things (no TensorFlow, no matplotlib setti
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import nbformat
 import pytest
 
@@ -196,20 +194,27 @@ def test_run_help_answers_without_tensorflow():
 
 
 @pytest.mark.parametrize("module", ["course_utils.plots", "course_utils.digits", "course_utils.drawing_pad"])
-def test_importing_a_plotting_module_changes_no_matplotlib_setting(module, monkeypatch):
-    import IPython
-
-    calls = []
-
-    class KernelShell:  # what get_ipython() returns in a Jupyter kernel
-        kernel = object()
-
-        def enable_matplotlib(self, gui=None):
-            calls.append(gui)
-
-    backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)
-    monkeypatch.setattr(IPython, "get_ipython", lambda: KernelShell())
-    importlib.reload(importlib.import_module(module))
-    monkeypatch.undo()  # reading the backend below asks IPython again
-    assert calls == [], f"importing {module} switched the inline backend"
-    assert matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params
+def test_importing_a_plotting_module_changes_no_matplotlib_setting(module):
+    """In a fresh interpreter that looks like a Jupyter kernel (not by reloading the module here, which would
+    give the other tests' imported classes a second identity)."""
+    script = (
+        "import json, sys, IPython, matplotlib\n"
+        "calls = []\n"
+        "class KernelShell:  # what get_ipython() returns in a Jupyter kernel\n"
+        "    kernel = object()\n"
+        "    def enable_matplotlib(self, gui=None):\n"
+        "        calls.append(gui)\n"
+        "backend, params = matplotlib.get_backend(), dict(matplotlib.rcParams)\n"
+        "IPython.get_ipython = lambda: KernelShell()\n"
+        f"import {module}\n"
+        "IPython.get_ipython = lambda: None  # reading the backend below asks IPython again\n"
+        "same = matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params\n"
+        "print(json.dumps({'calls': calls, 'same': same}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["calls"] == [], f"importing {module} switched the inline backend"
+    assert outcome["same"], f"importing {module} changed matplotlib's backend or settings"

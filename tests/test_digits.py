@@ -227,9 +227,12 @@ def test_predict_digit_gives_probabilities_and_the_most_probable_class(model, mn
     assert digits.predict_digit(model, path)[1] == digits.predict_digit(model, preprocess_image(path))[1]
 
 
-def test_softmax_is_stable_for_large_logits():
-    p = digits.softmax(np.array([1000.0, 0.0, -1000.0]))
-    assert np.all(np.isfinite(p)) and p[0] == pytest.approx(1.0) and p.sum() == pytest.approx(1.0)
+def test_predict_digit_gives_finite_probabilities_for_huge_logits(mnist):
+    """Keras' softmax shifts the logits first: exp(1000) would overflow to inf and give nan."""
+    logits = np.array([[-1000.0, 1000.0, *[0.0] * 7, -1000.0]], dtype="float32")
+    probabilities, predicted = digits.predict_digit(lambda x, training: logits, mnist.x_test[0])
+    assert np.all(np.isfinite(probabilities)) and predicted == 1
+    assert probabilities[1] == pytest.approx(1.0) and probabilities.sum() == pytest.approx(1.0)
 
 
 def test_the_samples_cover_every_digit_both_polarities_png_and_jpeg_in_small_files():

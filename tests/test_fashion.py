@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_files import write_idx
 
 from course_utils import data
 from course_utils.checksums import ChecksumError
-from course_utils.data import DATASETS, IDX_FILES, write_idx
+from course_utils.data import DATASETS, IDX_FILES
 from course_utils.runner import OK, run_course
 
 CORE = ["00", "01", "02", "03", "04", "05"]

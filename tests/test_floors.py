@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import papermill
 import pytest
 
 from course_utils import floors
@@ -94,6 +95,24 @@ def test_prepare_ci_gives_each_notebook_its_own_ci_epochs(tmp_path):
         assert f"epochs = {ci_parameters(stem)['epochs']}\n" in injected.source
         assert 'data_source = "offline"' in injected.source
     assert ci_parameters("07_better_model")["epochs"] == 3 and ci_parameters("04_compile_fit")["epochs"] == 1
+
+
+def test_prepare_ci_gives_each_notebook_only_the_parameters_it_declares(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="papermill"):
+        prepared = prepare_ci_notebooks(tmp_path, notebooks_dir=NOTEBOOKS)
+    assert "unknown parameter" not in caplog.text
+    for path in prepared:
+        nb = nbformat.read(path, as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        names = [line.split(" = ")[0] for c in injected for line in c.source.splitlines()[1:]]
+        declared = list(papermill.inspect_notebook(str(NOTEBOOKS / path.name)))
+        wanted = [n for n in (*ci_parameters(path.stem), "artifacts_dir") if n in declared]
+        assert sorted(names) == sorted(wanted), path.stem
+    assert not [
+        c
+        for c in nbformat.read(tmp_path / "00_environment.ipynb", as_version=4).cells
+        if c.source.startswith("# Parameters\n")
+    ]
 
 
 def test_ci_epochs_above_one_are_said_in_the_table():

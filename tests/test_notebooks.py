@@ -29,14 +29,80 @@ def test_notebook_follows_the_conventions(path):
     assert notebook_problems(path) == []
 
 
+def declared(path: Path) -> list[str]:
+    """The names a notebook's parameters cell declares, as papermill (and so the runner) reads them."""
+    return list(papermill.inspect_notebook(str(path)))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_cell_has_the_contract_and_checked_cells_exist(path):
+def test_parameters_cell_declares_part_of_the_contract_and_checked_cells_exist(path):
     nb = nbformat.read(path, as_version=4)
     assert "parameters" in nb.cells[1].metadata.tags
-    for name in PARAMETER_NAMES:
-        assert f"\n{name} = " in "\n" + nb.cells[1].source
+    names = declared(path)
+    assert names and set(names) <= set(PARAMETER_NAMES), names
     # every notebook validates its parameters through course_utils before anything else
     assert "check_params(" in nb.cells[3].source
+
+
+def test_each_name_is_declared_the_same_way_in_every_notebook_and_00_declares_only_seed():
+    lines: dict[str, set[str]] = {}
+    for path in NOTEBOOKS:
+        for line in nbformat.read(path, as_version=4).cells[1].source.splitlines()[1:]:
+            lines.setdefault(line.split("=")[0].strip(), set()).add(line)
+    assert sorted(lines) == sorted(PARAMETER_NAMES)  # each contract name is used somewhere
+    assert {name: len(found) for name, found in lines.items()} == dict.fromkeys(lines, 1), lines
+    assert declared(NOTEBOOKS[0]) == ["seed"]
+
+
+# What the helpers that take the whole ``params`` read: a notebook calling one must declare these, or the
+# runner's and CI's values (epochs=1) would not reach it.
+TRAINING = {"epochs", "batch_size", "seed", "dataset", "data_source", "artifacts_dir", "learning_rate"}
+HELPERS_READ = {
+    "load_or_train(": TRAINING | {"strategy", "mixed_precision"},  # trains like 04 when 04 has not run
+    "save_trained_model(": TRAINING,
+    "load_trained_model(": {"dataset", "artifacts_dir"},
+    "record_headline(": {"epochs", "batch_size", "seed", "dataset", "data_source", "learning_rate"},  # floors
+    "ResumeGuard(": TRAINING,
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_declares_what_the_helpers_it_calls_read(path):
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    needed = set().union(*(names for call, names in HELPERS_READ.items() if call in code))
+    assert needed <= set(declared(path)), sorted(needed - set(declared(path)))
+
+
+def test_parameter_problems_are_found(tmp_path):
+    source = nbformat.read(NOTEBOOKS[1], as_version=4)  # 01 declares dataset and data_source
+    assert notebook_problems(NOTEBOOKS[1]) == []
+
+    def problems_with(parameters=None, check=None, extra=""):
+        nb = nbformat.read(NOTEBOOKS[1], as_version=4)
+        if parameters is not None:
+            nb.cells[1].source = parameters
+        if check is not None:
+            nb.cells[3].source = check
+        nb.cells[5].source += extra
+        path = tmp_path / "01_data.ipynb"
+        nbformat.write(nb, path)
+        return notebook_problems(path)
+
+    assert any(
+        "outside the contract: unknown parameter 'dataset_name'; did you mean 'dataset'?" in problem
+        for problem in problems_with(parameters=source.cells[1].source + '\ndataset_name = "mnist"')
+    )
+    check = "from course_utils.params import check_params\nparams = check_params(dataset=dataset)"
+    assert any(
+        "check_params gets ['dataset'], but the parameters cell declares ['data_source', 'dataset']"
+        in problem
+        for problem in problems_with(check=check)
+    )
+    assert any("no cell calls check_params" in problem for problem in problems_with(check="params = None"))
+    assert any(
+        "reads params.epochs, but the parameters cell does not declare ['epochs']" in problem
+        for problem in problems_with(extra="\nprint(params.epochs)")
+    )
 
 
 def test_checked_cells_compare_something_in_the_model_notebooks():

@@ -172,6 +172,17 @@ def test_artifacts_dir_in_a_read_only_folder_is_refused(tmp_path):
         check_params(artifacts_dir=str(locked / "artifacts"))
 
 
+def test_names_not_given_keep_their_defaults_and_an_unused_artifacts_dir_is_not_checked(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / DEFAULTS.artifacts_dir).write_text("a file where the default folder would be")
+    params = check_params(seed=7)  # what 00 passes: the only parameter it declares
+    assert params == CourseParams(seed=7)
+    with pytest.raises(ValueError, match="artifacts_dir must be a folder, got 'artifacts', which is a file"):
+        check_params(seed=7, artifacts_dir=DEFAULTS.artifacts_dir)
+
+
 def test_checking_artifacts_dir_leaves_no_trace(tmp_path):
     check_params(artifacts_dir=str(tmp_path / "new" / "deeper"))
     assert list(tmp_path.iterdir()) == []

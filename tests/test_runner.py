@@ -30,9 +30,11 @@ from course_utils.headline import HEADLINE_MIME, format_headline, record_headlin
 from course_utils.params import DEFAULTS, PARAMETER_NAMES
 from course_utils.runner import (
     MARKER,
+    OK,
     RUN_PARAMETERS,
     EpochEcho,
     _headline_row,
+    execute_plan,
     find_notebooks,
     plan_run,
     render_index,
@@ -114,6 +116,35 @@ def test_run_course_executes_notebooks_with_injected_parameters(course_run):
         assert len(injected) == 1 and "epochs = 2" in injected[0].source
         assert f'artifacts_dir = "{output / "artifacts"}"' in injected[0].source
     assert (output / "artifacts" / "first.txt").read_text() == "epochs=2"
+
+
+def test_each_notebook_is_given_only_the_parameters_it_declares(tmp_path, caplog):
+    """papermill warns about a name a notebook does not declare; the runner passes each its own share."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# seed only"),
+        nbformat.v4.new_code_cell("seed = 42", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from course_utils.params import check_params\n"
+            "params = check_params(seed=seed)\nprint(params.seed, params.epochs)"
+        ),
+    ]
+    notebook = folder / "00_seed_only.ipynb"
+    nbformat.write(nb, notebook)
+    plan = plan_run(tmp_path / "out", params={"epochs": 2, "seed": 7}, notebooks_dir=folder)
+    assert plan.parameters["epochs"] == 2 and "artifacts_dir" in plan.parameters  # the run's, as reported
+    assert plan.parameters_for(notebook) == {"seed": 7}
+    with caplog.at_level("WARNING", logger="papermill"):
+        [result] = execute_plan(plan)
+    assert result.status == OK, result.error
+    assert "unknown parameter" not in caplog.text
+    executed = nbformat.read(tmp_path / "out" / notebook.name, as_version=4)
+    [injected] = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected.source.splitlines()[1:] == ["seed = 7"]
+    assert executed.cells[-1].outputs[0]["text"] == f"7 {DEFAULTS.epochs}\n"
 
 
 def test_index_and_summary(course_run):
@@ -469,13 +500,11 @@ def test_epoch_echo_reads_keras_own_fit_output():
     import numpy as np
     from keras import Sequential, layers
 
-    from course_utils.training import fit_verbosity
-
     model = Sequential([layers.Input((4,)), layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     printed, captured = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(captured):
-        model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, batch_size=4, verbose=fit_verbosity())
+        model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, batch_size=4, verbose=2)  # as the notebooks
     echo = EpochEcho(printed)
     for start in range(0, len(captured.getvalue()), 7):  # in pieces, as a kernel's stream messages arrive
         echo.write(captured.getvalue()[start : start + 7])

@@ -142,6 +142,78 @@ def test_training_callbacks_back_up_each_epoch_and_keep_the_best_model(tmp_path)
     )
 
 
+NOTEBOOK_04 = Path(__file__).resolve().parents[1] / "notebooks" / "04_compile_fit.ipynb"
+
+
+def notebook_04_callbacks(params) -> list:
+    """The callbacks 04 lists in its cell, one by one, made by running that cell's code."""
+    import nbformat
+
+    [cell] = [c for c in nbformat.read(NOTEBOOK_04, as_version=4).cells if "callbacks = [" in c.source]
+    namespace = {"keras": keras, "params": params}
+    exec(cell.source, namespace)
+    return namespace["callbacks"]
+
+
+def test_04_lists_the_callbacks_that_training_callbacks_gives(tmp_path):
+    """The same callbacks in the same order, writing to the same places: only the Keras classes differ
+    (training_callbacks' leave out their per-batch hooks)."""
+    params = course_params(tmp_path)
+    listed, helper = notebook_04_callbacks(params), training_callbacks(params)
+    kinds = (
+        ResumeGuard,
+        keras.callbacks.BackupAndRestore,
+        keras.callbacks.ModelCheckpoint,
+        keras.callbacks.TensorBoard,
+        ReleaseArtifactsLock,
+    )
+    for callbacks in (listed, helper):
+        assert len(callbacks) == len(kinds) and all(map(isinstance, callbacks, kinds)), callbacks
+    guard, backup, best, board, release = listed
+    assert type(backup) is keras.callbacks.BackupAndRestore  # Keras' own class, as the learner reads it
+    assert guard.folder == backup_dir(params) and guard.checkpoint is best
+    assert (backup.backup_dir, backup.save_freq, backup.double_checkpoint) == (
+        helper[1].backup_dir,
+        helper[1].save_freq,
+        helper[1].double_checkpoint,
+    )
+    assert (best.filepath, best.monitor, best.mode, best.save_best_only) == (
+        helper[2].filepath,
+        helper[2].monitor,
+        helper[2].mode,
+        helper[2].save_best_only,
+    )
+    assert Path(board.log_dir).parent == Path(helper[3].log_dir).parent == tmp_path / "logs"
+    assert board.log_dir != helper[3].log_dir  # a new folder per run
+    assert release.artifacts == helper[4].artifacts
+
+
+def test_04s_listed_callbacks_resume_an_interrupted_fit_and_release_the_lock(tmp_path, small_data, capsys):
+    params = course_params(tmp_path, epochs=4)
+    model = new_model(params)
+    callbacks = notebook_04_callbacks(params)
+
+    def fit_as_04(*extra):
+        return model.fit(
+            small_data.x_train,
+            small_data.y_train,
+            epochs=params.epochs,
+            batch_size=params.batch_size,
+            validation_data=(small_data.x_test, small_data.y_test),
+            callbacks=[*callbacks, *extra],
+            verbose=0,
+        )
+
+    with pytest.raises(Interrupted):
+        fit_as_04(InterruptAt(2))
+    assert (tmp_path / LOCK_FILE).exists()  # kept by the kernel, so that a re-run resumes
+    history = fit_as_04()  # the learner re-runs the fit cell
+    assert f"Resuming from the backup in {backup_dir(params)}: epoch 2 of 4 done." in capsys.readouterr().out
+    assert history.epoch == [0, 1, 2, 3] and all(len(v) == 4 for v in history.history.values())
+    assert not backup_dir(params).exists() and best_model_path(params).is_file()
+    assert not (tmp_path / LOCK_FILE).exists()  # ReleaseArtifactsLock let go of it
+
+
 def test_rerunning_an_interrupted_fit_resumes_and_returns_every_epoch(tmp_path, small_data, capsys):
     params = course_params(tmp_path)
     model = new_model(params)
