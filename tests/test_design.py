@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,6 +165,20 @@ def test_notebooks_call_quiet_tensorflow_logs_in_their_setup_cell():
         assert "course_utils.quiet_tensorflow_logs()" in setup, notebook.name
         earlier = code[: code.index(setup)]
         assert not any("keras" in source or "tensorflow" in source for source in earlier), notebook.name
+
+
+@pytest.mark.parametrize("folder", ["", "zh"], ids=["en", "zh"])
+def test_notebooks_that_draw_show_figures_inline_from_their_setup_cell(folder):
+    """A notebook that shows a course figure calls ``plots.show_figures_inline()`` in its setup cell; without
+    it the returned Figures are text ("<Figure size ...>") in JupyterLab and in executed notebooks."""
+    drawing = []
+    for notebook in sorted((NOTEBOOKS / folder).glob("*.ipynb")):
+        code = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+        setup = next(source for source in code if "check_params(" in source)
+        if any(re.search(r"\b(plots|digits)\.(show|plot)_\w+\(", source) for source in code):
+            drawing.append(notebook.name)
+            assert "plots.show_figures_inline()" in setup, notebook.name
+    assert "02_visualization.ipynb" in drawing and "04_compile_fit.ipynb" in drawing
 
 
 def test_the_command_line_and_the_runner_do_not_import_tensorflow():
