@@ -16,7 +16,7 @@ COURSE_OPTIONS = $(call option,--epochs,$(EPOCHS)) $(call option,--batch-size,$(
 	$(call option,--image-path,$(IMAGE_PATH)) $(call option,--only,$(ONLY)) $(call option,--output,$(OUTPUT)) \
 	$(call option,--timeout,$(TIMEOUT)) $(call option,--notebooks-dir,$(NOTEBOOKS_DIR))
 
-.PHONY: setup course data lab test test-fast lint format clean translate
+.PHONY: setup course data lab test test-slow test-fast lint format clean translate
 
 setup: $(STAMP)
 
@@ -48,14 +48,21 @@ format: setup
 # nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs. The notebooks
 # write their headline figures to build/ci/headlines.jsonl, and the floors plugin's last test checks them
 # against course_utils/floors.csv (a notebook that stops learning fails here).
+# The tests marked slow (the browser, trainings in subprocesses, whole runs of the runner) are left to
+# `make test-slow`, so that `make test` stays under 6 minutes on a 2-core machine; .ci/run runs both.
 # Two pytest-xdist workers (TEST_WORKERS=1 for one): each test file and each notebook runs whole on one worker.
 TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadscope
 test: lint
 	rm -rf build/ci
 	$(PY) -m course_utils prepare-ci --output build/ci
 	COURSE_HEADLINES_FILE=$(CURDIR)/build/ci/headlines.jsonl \
 		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin \
-		-n $(TEST_WORKERS) --dist loadscope
+		-m "not slow" $(XDIST)
+
+# The slow tests only (about 7 minutes here): CI runs them after `make test`.
+test-slow: setup
+	$(PY) -m pytest tests -m slow $(XDIST)
 
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
 translate: setup
@@ -63,7 +70,7 @@ translate: setup
 
 # The inner loop: the unit tests without the slow ones and without the notebooks (about a minute).
 test-fast: setup
-	$(PY) -m pytest tests -m "not slow" -q
+	$(PY) -m pytest tests -m "not slow" -q $(XDIST)
 
 clean:
 	rm -rf build artifacts .pytest_cache
