@@ -357,3 +357,26 @@ def test_the_pad_in_06_reads_a_stroke_as_1_and_a_circle_as_0_and_clear_resets_it
     assert answer(page, widget) == "0"
     shot(widget, "06_pad_circle_is_0.png")
     clear(page, widget, canvas)
+
+
+def test_a_chinese_notebook_reads_chinese_to_its_last_exercise_and_its_feedback(lab, page):
+    """zh/01 after Run All: Chinese from the first cell to the last exercise, whose checker answers a wrong
+    answer in Chinese too (the catalogs of issue 12, seen where the learner sees them)."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    panel = open_notebook(page, lab, "zh/01_data.ipynb")
+    run_all(page, panel)
+    assert error_outputs(panel) == []
+    markdown = panel.locator(".jp-MarkdownCell")
+    assert cjk.search(markdown.first.inner_text()) and cjk.search(markdown.last.inner_text())
+    exercise = panel.locator(".jp-CodeCell").filter(has_text="nb01.q3.check(")
+    assert "把 ____ 换成你的答案" in exercise.locator(".jp-OutputArea-output").inner_text()
+
+    exercise.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text("answer = (28, 28)\nnb01.q3.check(answer, test_images)")
+    page.keyboard.press("Shift+Enter")
+    feedback = exercise.locator(".jp-OutputArea-output").filter(has_text="(28, 28) 不对")
+    feedback.wait_for(timeout=60_000)
+    assert "（样本, 高, 宽, 通道）" in feedback.inner_text()
+    assert not re.search(r"\b(is not it|Not yet|Replace ____)\b", feedback.inner_text())
+    shot(panel, "zh_01_exercise_feedback.png")
