@@ -121,6 +121,7 @@ print(json.dumps({**trained.metadata, "loss": trained.history["loss"], "devices"
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_fits_across_two_logical_cpus(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT],

@@ -555,6 +555,7 @@ def test_set_aside_backups_never_replace_one_another(tmp_path, small_data, capsy
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_artifacts_dir_is_refused_at_once_naming_the_process(tmp_path, small_data):
     arrays = {name: getattr(small_data, name) for name in ("x_train", "y_train", "x_test", "y_test")}
     np.savez(tmp_path / "data.npz", **arrays)
