@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from course_utils.params import PARAMETER_NAMES, unknown_parameter_message
+from course_utils.params import PARAMETER_NAMES, assigned_names, unknown_parameter_message
 from course_utils.runner import KERNEL_QUIET, declared_subset, default_notebooks_dir, find_notebooks
 
 CHECK_TAG = "nbval-check-output"
@@ -167,21 +167,6 @@ def prepare_ci_chinese_notebooks(output_dir: str | Path) -> list[Path]:
     )
 
 
-def _assigned_names(source: str) -> list[str]:
-    """The names a cell assigns at its top level (``epochs = 10``), in order."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [
-        t.id
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    ]
-
-
 def _check_params_keywords(cells) -> list[str] | None:
     """The keyword names of the first ``check_params(...)`` call in the code cells (None: no call)."""
     for cell in cells:
@@ -205,7 +190,7 @@ def parameter_problems(name: str, cells) -> list[str]:
     and the runner can set it.
     """
     problems = []
-    declared = _assigned_names(cells[1].source)
+    declared = assigned_names(cells[1].source)
     outside = [n for n in declared if n not in PARAMETER_NAMES]
     if outside:
         problems.append(

@@ -85,18 +85,23 @@ def injected_parameter_names() -> list[str]:
     history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
     for source in reversed(history):
         if source.lstrip().split("\n", 1)[0].rstrip() == PAPERMILL_PARAMETERS_COMMENT:
-            try:
-                tree = ast.parse(source)
-            except SyntaxError:
-                return []
-            return [
-                target.id
-                for node in tree.body
-                if isinstance(node, ast.Assign)
-                for target in node.targets
-                if isinstance(target, ast.Name)
-            ]
+            return assigned_names(source)
     return []
+
+
+def assigned_names(source: str) -> list[str]:
+    """The names a cell assigns at its top level (``epochs = 10``), in order; [] if it is not Python."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    ]
 
 
 def unknown_parameter_message(names) -> str:
