@@ -262,7 +262,7 @@ def test_a_glossary_link_in_04_opens_the_glossary_at_that_term(lab, page):
     offset = wait_until_scrolled_to(page, viewer, "tensorboard")
     heading = term(viewer, "tensorboard").locator("xpath=..")
     assert heading.inner_text().startswith("TensorBoard · TensorBoard 可视化工具"), heading.inner_text()
-    assert 0 <= offset < 300
+    assert -2 <= offset < 300  # at the top, give or take a sub-pixel rounding of the layout
     shot(page, "04_glossary_link_tensorboard.png")
     # The glossary's own index jumps too: back to the top, then a click on "Dropout" in the index.
     viewer.evaluate("el => el.scrollTo(0, 0)")
