@@ -13,13 +13,14 @@ import re
 import tempfile
 from pathlib import Path
 
+from course_tools.floors import add_figures_cell
+from course_tools.runner import KERNEL_QUIET, declared_subset, find_notebooks
 from course_utils.params import PARAMETER_NAMES, assigned_names, unknown_parameter_message
-from course_utils.runner import KERNEL_QUIET, declared_subset, default_notebooks_dir, find_notebooks
 
 CHECK_TAG = "nbval-check-output"
 # Reduced parameters for CI: one epoch on data that never needs the network.
 CI_PARAMETERS = {"epochs": 1, "data_source": "offline"}
-# Notebooks whose learning floor needs more than one epoch to be reliable (course_utils/floors.csv says so).
+# Notebooks whose learning floor needs more than one epoch to be reliable (course_tools/floors.csv says so).
 CI_NOTEBOOK_PARAMETERS: dict[str, dict] = {"07_better_model": {"epochs": 3}}
 # The Chinese notebooks CI runs under nbval (in build/ci/zh): the core lesson. The runner tests run the rest.
 CI_CHINESE_NOTEBOOKS = ("00", "01", "02", "03", "04", "05")
@@ -37,38 +38,44 @@ def is_checked(cell) -> bool:
 
 def prepare_ci_notebooks(
     output_dir: str | Path,
-    parameters: dict | None = None,
-    notebooks_dir: str | Path | None = None,
+    notebooks_dir: str | Path = "notebooks",
     only: list[str] | tuple[str, ...] | None = None,
 ) -> list[Path]:
-    """Parameterise every notebook for CI with papermill, without executing, into ``output_dir``.
+    """Parameterise the notebooks for CI with papermill, without executing, into ``output_dir``.
 
     The copies keep the committed outputs, which nbval compares against; artifacts go to
-    ``output_dir/artifacts``. Each notebook gets ``ci_parameters`` (its own epochs where a floor needs more),
-    then ``parameters``: of those, the names its parameters cell declares. ``only`` keeps the notebooks it
-    names (numbers or stems, as ``run --only``).
+    ``output_dir/artifacts``. Each notebook gets ``ci_parameters`` (the names its parameters cell declares),
+    and the cell that records its figures for the learning floors (``course_tools.floors``).
     """
+    import nbformat
     import papermill
 
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     prepared = []
-    for notebook in find_notebooks(notebooks_dir or default_notebooks_dir(), only=only):
+    for notebook in find_notebooks(notebooks_dir, only=only):
         target = output_dir / notebook.name
-        values = {
-            **ci_parameters(notebook),
-            **(parameters or {}),
-            "artifacts_dir": str(output_dir / "artifacts"),
-        }
-        papermill.execute_notebook(
+        values = {**ci_parameters(notebook), "artifacts_dir": str(output_dir / "artifacts")}
+        nb = papermill.execute_notebook(
             str(notebook),
-            str(target),
+            None,
             parameters=declared_subset(notebook, values),
             prepare_only=True,
             progress_bar=False,
         )
+        add_figures_cell(nb, notebook.stem)
+        nbformat.write(nb, target)
         prepared.append(target)
     return prepared
+
+
+def prepare_ci(output_dir: str | Path, notebooks_dir: str | Path = "notebooks") -> list[Path]:
+    """``prepare-ci``: every English notebook into ``output_dir``, and the Chinese core notebooks
+    (``CI_CHINESE_NOTEBOOKS`` of ``notebooks/zh``) into ``output_dir/zh``, with artifacts of their own."""
+    chinese = Path(notebooks_dir) / "zh"
+    return prepare_ci_notebooks(output_dir, notebooks_dir) + prepare_ci_notebooks(
+        Path(output_dir) / "zh", chinese, only=CI_CHINESE_NOTEBOOKS
+    )
 
 
 def strip_outputs(nb) -> None:
@@ -86,9 +93,7 @@ def strip_outputs(nb) -> None:
             cell.execution_count = None
 
 
-def refresh_outputs(
-    notebooks_dir: str | Path | None = None, only=None, parameters: dict | None = None
-) -> list[Path]:
+def refresh_outputs(notebooks_dir: str | Path = "notebooks", only=None) -> list[Path]:
     """Execute notebooks at CI parameters and store only the checked cells' outputs back into them.
 
     Use after an intended change (say, to the model) so CI compares against the new truth.
@@ -96,15 +101,11 @@ def refresh_outputs(
     import nbformat  # imported here: slow to import, and the command line starts without it
     import papermill
 
-    notebooks = find_notebooks(notebooks_dir or default_notebooks_dir(), only)
+    notebooks = find_notebooks(notebooks_dir, only)
     with tempfile.TemporaryDirectory() as tmp:
         for notebook in notebooks:
             # A fresh artifacts folder: a notebook that needs 04's model trains it itself, as it says it will.
-            values = {
-                **ci_parameters(notebook),
-                **(parameters or {}),
-                "artifacts_dir": str(Path(tmp) / "artifacts"),
-            }
+            values = {**ci_parameters(notebook), "artifacts_dir": str(Path(tmp) / "artifacts")}
             executed = Path(tmp) / notebook.name
             print(f"executing {notebook.name} ...", flush=True)
             papermill.execute_notebook(
@@ -151,20 +152,10 @@ def notebook_problems(path: str | Path) -> list[str]:
         if is_checked(cell) and not cell.outputs:
             problems.append(f"{where}: tagged {CHECK_TAG!r} but has no committed output to compare")
         if cell.execution_count is not None and not is_checked(cell):
-            problems.append(f"{where}: has an execution count (run `python -m course_utils refresh-outputs`)")
+            problems.append(f"{where}: has an execution count (run `python -m course_tools refresh-outputs`)")
         if index == 0 or cells[index - 1].cell_type != "markdown":
             problems.append(f"{where}: no markdown cell before it explaining what it does")
     return problems
-
-
-def prepare_ci_chinese_notebooks(output_dir: str | Path) -> list[Path]:
-    """The Chinese core notebooks (``CI_CHINESE_NOTEBOOKS`` of ``notebooks/zh``), prepared like the English
-    ones into ``output_dir`` (``build/ci/zh``), with artifacts of their own."""
-    from course_utils.translate import TARGET_FOLDER
-
-    return prepare_ci_notebooks(
-        output_dir, notebooks_dir=default_notebooks_dir() / TARGET_FOLDER, only=CI_CHINESE_NOTEBOOKS
-    )
 
 
 def _check_params_keywords(cells) -> list[str] | None:

@@ -5,7 +5,7 @@
 its Chinese. Links in a ``msgstr`` are written as in the English notebook (``../docs/glossary.md#...``); the
 build rewrites them for ``notebooks/zh/``. Poedit, Weblate or Crowdin edit these files directly.
 
-``update_catalogs`` (``python -m course_utils translate --update``) extracts new or changed English cells in
+``update_catalogs`` (``python -m course_tools translate --update``) extracts new or changed English cells in
 the standard gettext way: a new cell gets an empty entry; a cell whose English changed keeps its old Chinese,
 marked ``fuzzy`` with the old English as ``previous msgid``, until a translator checks it and removes the
 flag; entries of deleted cells become obsolete (``#~``). ``build_notebooks`` (``translate``) then writes
@@ -33,15 +33,15 @@ LANGUAGE = "zh_CN"
 TARGET_FOLDER = "zh"  # notebooks/zh
 LANGUAGE_LINE = f'course_utils.set_language("{LANGUAGE}")'
 _SETUP_IMPORT = re.compile(r"^import course_utils\b.*$", re.MULTILINE)
-UPDATE_COMMAND = "python -m course_utils translate --update"
+UPDATE_COMMAND = "python -m course_tools translate --update"
 # Markdown links and images ](target), and HTML href="..." / src="...".
 _MD_LINK = re.compile(r"(\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
 _HTML_LINK = re.compile(r"""((?:href|src)=")([^"]+)(")""")
 
 
 def course_root() -> Path:
-    """The repository: the folder that holds the ``course_utils`` package."""
-    return Path(__file__).resolve().parents[1]
+    """The course's folder (``notebooks/``, ``locale/``): the working folder; run the tools from there."""
+    return Path.cwd()
 
 
 def english_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -270,13 +270,13 @@ def built_differences(notebooks_dir=None, locale_dir=None) -> list[str]:
 
 
 def main(update: bool = False) -> int:
-    """``python -m course_utils translate [--update]``: optionally merge the catalogs, then build."""
+    """``python -m course_tools translate [--update]``: optionally merge the catalogs, then build."""
     if update:
         from course_utils import i18n
 
         counts = i18n.update_catalog(LANGUAGE)
         print(
-            f"{i18n.catalog_file(LANGUAGE).relative_to(course_root())}: {counts['new']} new messages, "
+            f"{i18n.catalog_file(LANGUAGE)}: {counts['new']} new messages, "
             f"{counts['obsolete']} obsolete"
         )
         for notebook in english_notebooks():

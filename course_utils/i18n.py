@@ -2,7 +2,7 @@
 
 Messages are wrapped where they are shown: ``_("Correct! {message}").format(message=...)``; texts defined at
 import time (hints, solutions) are marked with ``N_`` and translated when shown. English is the source
-language and needs no catalog. The Chinese messages live in ``locale/zh_CN/LC_MESSAGES/course_utils.po``,
+language and needs no catalog. The Chinese messages live in ``course_utils/locale/zh_CN/LC_MESSAGES/course_utils.po``,
 read with ``polib`` when the language is switched on, not compiled to a ``.mo``: the catalog is small (parsed
 in milliseconds), the repository keeps no generated binary that could drift from its source, and a learner
 who edits the ``.po`` sees the change at the next ``set_language`` without a build step. Fuzzy or empty
@@ -20,8 +20,8 @@ _state: dict = {"language": SOURCE_LANGUAGE, "messages": {}}
 
 
 def locale_dir() -> Path:
-    """The repository's ``locale`` folder (beside the ``course_utils`` package)."""
-    return Path(__file__).resolve().parents[1] / "locale"
+    """The package's ``locale`` folder (package data, so it is there after ``pip install .`` too)."""
+    return Path(__file__).resolve().parent / "locale"
 
 
 def catalog_file(language: str) -> Path:
@@ -123,9 +123,10 @@ def extract_messages(paths) -> dict[str, list[str]]:
 
 def wrapped_sources() -> list[Path]:
     """Where messages are wrapped (for the catalog and its test): every module of the package, so that a
-    message wrapped in a new module is caught too, and the runner's report template."""
+    message wrapped in a new module is caught too, and the runner's report template (course_tools, beside
+    this package)."""
     package = Path(__file__).parent
-    return sorted(package.rglob("*.py")) + [package / "templates" / "index.html.j2"]
+    return sorted(package.rglob("*.py")) + sorted(package.parent.glob("course_tools/templates/*.j2"))
 
 
 def update_catalog(language: str = "zh_CN") -> dict[str, int]:

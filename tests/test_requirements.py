@@ -1,41 +1,18 @@
-"""requirements.txt and environment.yml must pin the same packages at the same versions."""
+"""Learners install what they use: the test and lint tools are only in requirements-dev.txt."""
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIRED = {
-    "tensorflow",
-    "jupyterlab",
-    "matplotlib",
-    "nbval",
-    "papermill",
-    "ipykernel",
-    "mlxtend",
-    "scikit-learn",
-    "pytest",
-    "ruff",
-}
+DEV_TOOLS = {"pytest", "pytest-xdist", "nbval", "playwright", "ruff", "import-linter"}
 
 
-def pins(lines):
-    found = {}
-    for line in lines:
-        line = line.split("#")[0].strip().removeprefix("- ").strip()
-        if "~=" in line:
-            name, version = line.split("~=")
-            found[name.strip().lower()] = version.strip()
-    return found
+def _names(path: Path) -> set[str]:
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    return {line.split("~=")[0].strip().lower() for line in lines if line and not line.startswith("-")}
 
 
-def test_requirements_pin_every_package_with_compatible_release():
-    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and ln[0] != "#"]
-    assert all("~=" in ln for ln in lines), [ln for ln in lines if "~=" not in ln]
-    assert REQUIRED <= set(pins(lines))
-    assert pins(lines)["tensorflow"].startswith("2.21")
-
-
-def test_environment_yml_matches_requirements():
-    reqs = pins((ROOT / "requirements.txt").read_text().splitlines())
-    conda_text = (ROOT / "environment.yml").read_text()
-    assert "conda-forge" in conda_text and "python=3.11" in conda_text
-    assert pins(conda_text.split("pip:", 1)[1].splitlines()) == reqs
+def test_the_learners_set_holds_no_test_tools_and_the_others_read_it():
+    assert _names(ROOT / "requirements.txt") & DEV_TOOLS == set()
+    assert DEV_TOOLS <= _names(ROOT / "requirements-dev.txt")
+    assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements.txt") == 1
+    assert "- -r requirements.txt" in (ROOT / "environment.yml").read_text()
