@@ -84,14 +84,14 @@ def helper_fit(data, epochs: int, batch_size: int, seed: int) -> list[float]:
 
 
 def course_wall_time() -> float:
-    """Seconds for ``python -m course_utils run`` over every notebook with CI parameters."""
+    """Seconds for ``python -m course_tools run`` over every notebook with CI parameters."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run(
             [
                 sys.executable,
                 "-m",
-                "course_utils",
+                "course_tools",
                 "run",
                 "--epochs",
                 "1",

@@ -1,5 +1,5 @@
 """``python -m course_tools``: the instructors' and CI's command line (``run``, ``prepare-ci``,
-``refresh-outputs``, ``fetch-data``, ``translate``). Nothing here imports TensorFlow, so ``--help`` is quick."""
+``refresh-outputs``, ``fetch-data``, ``translate``). Nothing here imports TensorFlow: ``--help`` is quick."""
 
 from __future__ import annotations
 
@@ -52,9 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("--only", action="append", metavar="LIST")
     refresh.add_argument("--notebooks-dir", default="notebooks", metavar="DIR")
-    commands.add_parser("fetch-data", help="fetch what is reachable of each dataset; say which source serves it")
+    commands.add_parser(
+        "fetch-data", help="fetch what is reachable of each dataset; say which source serves it"
+    )
     translation = commands.add_parser("translate", help="build notebooks/zh from locale/zh_CN")
-    translation.add_argument("--update", action="store_true", help="first merge changed English cells (fuzzy)")
+    translation.add_argument(
+        "--update", action="store_true", help="first merge changed English cells (fuzzy)"
+    )
     return parser
 
 

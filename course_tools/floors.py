@@ -154,7 +154,9 @@ def check_headlines(
         found = [r for r in records if floor.matches(r)]
         where = f"{floor.notebook}: {floor.figure}"
         if not found:
-            seen = [r for r in records if (r.get("notebook"), r.get("name")) == (floor.notebook, floor.figure)]
+            seen = [
+                r for r in records if (r.get("notebook"), r.get("name")) == (floor.notebook, floor.figure)
+            ]
             at = ", ".join(f"{key}={seen[-1].get(key)}" for key in _KEYS) if seen else None
             problems.append(
                 f"{where}: no figure recorded at {floor.parameters()}"

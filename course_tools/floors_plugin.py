@@ -63,7 +63,11 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         return
     items.append(
         LearningFloors.from_parent(
-            session, name="learning floors", nodeid="learning floors", notebooks=notebooks, headlines=headlines
+            session,
+            name="learning floors",
+            nodeid="learning floors",
+            notebooks=notebooks,
+            headlines=headlines,
         )
     )
 
@@ -72,7 +76,9 @@ def pytest_collection_modifyitems(session, config, items) -> None:
 def pytest_xdist_node_collection_finished(node, ids) -> None:
     """On the xdist controller: remember which notebooks the workers collected."""
     paths = [nodeid.split("::")[0] for nodeid in ids]
-    node.config.stash.setdefault(_NOTEBOOKS, set()).update(Path(p).stem for p in paths if p.endswith(".ipynb"))
+    node.config.stash.setdefault(_NOTEBOOKS, set()).update(
+        Path(p).stem for p in paths if p.endswith(".ipynb")
+    )
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -1,10 +1,10 @@
 """The instructors' runner: execute the notebooks with papermill into one folder, with an HTML report.
 
-``python -m course_tools run --epochs 1`` executes ``notebooks/*.ipynb`` (``--lang zh``: ``notebooks/zh``) in
-order into ``build/course``: each executed notebook, its HTML, ``index.html`` and ``summary.json``. It stops at
-the first failing notebook and names its cell; on Ctrl-C the report says "interrupted". It never writes into
-the notebooks' folder. Each notebook's figures (``floors.csv``) are read by a cell appended to the runner's
-copy and removed again once they are read. Nothing here imports TensorFlow.
+``python -m course_tools run --epochs 1`` executes ``notebooks/*.ipynb`` (``--lang zh``: ``notebooks/zh``)
+in order into ``build/course``: each executed notebook, its HTML, ``index.html`` and ``summary.json``. It
+stops at the first failing notebook and names its cell; on Ctrl-C the report says "interrupted". It never
+writes into the notebooks' folder. Each notebook's figures (``floors.csv``) are read by a cell appended to the
+runner's copy and removed again once they are read. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -117,7 +117,11 @@ def run_course(
     output.mkdir(parents=True, exist_ok=True)
     write_glossary_html(folder, output)  # the notebooks' glossary links land here
     results = [NotebookResult(nb.name) for nb in notebooks]
-    report = {"parameters": parameters, "notebooks_dir": str(folder.absolute()), "language": REPORT_LANGUAGES[lang]}
+    report = {
+        "parameters": parameters,
+        "notebooks_dir": str(folder.absolute()),
+        "language": REPORT_LANGUAGES[lang],
+    }
     write_report(output, report, results, RUNNING)
     status = INTERRUPTED
     try:
@@ -228,4 +232,6 @@ def render_index(summary: Mapping) -> str:
         extensions=["jinja2.ext.i18n"],
     )
     environment.install_gettext_callables(translator(summary["language"]), None, newstyle=True)
-    return environment.get_template("index.html.j2").render(summary=summary, floors_file=floors.FLOORS_FILE.name)
+    return environment.get_template("index.html.j2").render(
+        summary=summary, floors_file=floors.FLOORS_FILE.name
+    )

@@ -275,10 +275,7 @@ def main(update: bool = False) -> int:
         from course_utils import i18n
 
         counts = i18n.update_catalog(LANGUAGE)
-        print(
-            f"{i18n.catalog_file(LANGUAGE)}: {counts['new']} new messages, "
-            f"{counts['obsolete']} obsolete"
-        )
+        print(f"{i18n.catalog_file(LANGUAGE)}: {counts['new']} new messages, {counts['obsolete']} obsolete")
         for notebook in english_notebooks():
             counts = update_catalog(notebook)
             print(

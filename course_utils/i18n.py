@@ -2,9 +2,10 @@
 
 Messages are wrapped where they are shown: ``_("Correct! {message}").format(message=...)``; texts defined at
 import time (hints, solutions) are marked with ``N_`` and translated when shown. English is the source
-language and needs no catalog. The Chinese messages live in ``course_utils/locale/zh_CN/LC_MESSAGES/course_utils.po``,
-read with ``polib`` when the language is switched on, not compiled to a ``.mo``: the catalog is small (parsed
-in milliseconds), the repository keeps no generated binary that could drift from its source, and a learner
+language and needs no catalog. The Chinese messages live in the package,
+``course_utils/locale/zh_CN/LC_MESSAGES/course_utils.po`` (package data), read with ``polib`` when the
+language is switched on, not compiled to a ``.mo``: the catalog is small (parsed in milliseconds), the
+repository keeps no generated binary that could drift from its source, and a learner
 who edits the ``.po`` sees the change at the next ``set_language`` without a build step. Fuzzy or empty
 entries fall back to English, as gettext does.
 """

@@ -459,7 +459,7 @@ def test_a_data_dir_that_is_not_a_readable_folder_is_named_and_skipped(tmp_path,
     assert f"$MNIST_DATA_DIR is set to '{target}', which {reason}" in out and "ignored" in out
 
 
-# --- python -m course_utils fetch-data -------------------------------------------------------------------
+# --- python -m course_tools fetch-data -------------------------------------------------------------------
 
 
 def test_fetch_data_says_which_source_serves_each_dataset(tmp_path, monkeypatch, capsys):
@@ -468,7 +468,7 @@ def test_fetch_data_says_which_source_serves_each_dataset(tmp_path, monkeypatch,
     write_npz(folder / "mnist.npz", small_arrays())
     trust(monkeypatch, "mnist", folder, ["mnist.npz"])
     monkeypatch.setenv("MNIST_DATA_DIR", str(folder))
-    from course_utils.cli import main
+    from course_tools.cli import main
 
     assert main(["fetch-data"]) == 0
     out = capsys.readouterr().out

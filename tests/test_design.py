@@ -19,7 +19,12 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def _lint_imports(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(cwd), str(ROOT)])}
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+        [str(LINT_IMPORTS), "--no-cache", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
     )
 
 
@@ -40,7 +45,9 @@ def test_the_notebooks_import_only_course_utils(tmp_path):
     assert len(notebooks) >= 20
     for notebook in notebooks:
         code = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
-        lines = [line for cell in code for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        lines = [
+            line for cell in code for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))
+        ]
         language = notebook.parent.name if notebook.parent.name == "zh" else "en"
         (package / f"{language}_nb{notebook.stem}.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (package / "probe.py").write_text("from course_tools import runner\n")
@@ -87,7 +94,9 @@ def test_importing_a_plotting_module_changes_no_matplotlib_setting(module):
         "same = matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == params\n"
         "print(json.dumps({'calls': calls, 'same': same}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["calls"] == [], f"importing {module} switched the inline backend"

@@ -12,10 +12,10 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from course_tools.nbcheck import is_checked
 from course_utils import exercises
 from course_utils.data import load_dataset
 from course_utils.exercises import ExerciseText, ____, nb00, nb01, nb02, nb03, nb04, nb05
-from course_utils.nbcheck import is_checked
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 CORE = {f"{n:02d}": next(NOTEBOOKS_DIR.glob(f"{n:02d}_*.ipynb")) for n in range(6)}

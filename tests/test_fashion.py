@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from idx_files import write_idx
 
+from course_tools.runner import OK, run_course
 from course_utils import data
 from course_utils.checksums import ChecksumError
 from course_utils.data import DATASETS, IDX_FILES
-from course_utils.runner import OK, run_course
 
 CORE = ["00", "01", "02", "03", "04", "05"]
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_fashion_sample.py"
@@ -36,8 +36,9 @@ def test_core_notebooks_run_on_fashion_mnist(tmp_path):
     assert [r.name[:2] for r in results] == CORE
     assert all(r.status == OK for r in results), [(r.name, r.status, r.error) for r in results]
     trained = next(r for r in results if r.name.startswith("04"))
-    assert trained.headline is not None and trained.headline["name"] == "test accuracy"
-    assert 0.5 < trained.headline["value"] <= 1  # one epoch, even on the 4,000-image sample: far above 0.1
+    [figure] = trained.figures
+    assert figure["name"] == "test accuracy" and figure["dataset"] == "fashion_mnist"
+    assert 0.5 < figure["value"] <= 1  # one epoch, even on the 4,000-image sample: far above 0.1
     # 04 saved a model that knows it was trained on Fashion-MNIST, so 05 loaded the right one.
     metadata = json.loads((tmp_path / "artifacts" / "model.json").read_text())
     assert metadata["dataset"] == "fashion_mnist" and metadata["class_names"][0] == "T-shirt/top"

@@ -74,16 +74,6 @@ def glossary_links(text: str) -> list[str]:
     return [target for _, target in LINK.findall(text) if "glossary.md" in target]
 
 
-def test_the_anchor_rule_matches_githubs():
-    assert github_anchor("Convolution · 卷积") == "convolution--卷积"
-    assert github_anchor("What's next") == "whats-next"
-    assert github_anchor("Training, validation and test sets · 训练集、验证集与测试集") == (
-        "training-validation-and-test-sets--训练集验证集与测试集"
-    )
-    assert github_anchor("Cross-entropy · 交叉熵") == "cross-entropy--交叉熵"
-    assert github_anchor("Step 1: `fit` (the_end)") == "step-1-fit-the_end"
-
-
 def test_every_term_heading_has_an_explicit_anchor_made_from_its_english_name():
     headings = [m.group(2) for m in HEADING.finditer(glossary_text()) if len(m.group(1)) == 3]
     anchors = term_anchors()
@@ -177,7 +167,7 @@ def test_the_core_notebooks_link_terms_once_each_and_many_of_them():
 
 
 def test_the_glossary_page_keeps_every_term_anchor_and_links_the_notebooks_html():
-    from course_utils.glossary import render_glossary_html
+    from course_tools.glossary import render_glossary_html
 
     page = render_glossary_html(glossary_text())
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
@@ -188,37 +178,18 @@ def test_the_glossary_page_keeps_every_term_anchor_and_links_the_notebooks_html(
     assert "随机种子与可复现性" in page
 
 
-def test_the_runner_writes_the_glossary_beside_the_html_and_points_the_links_at_it(tmp_path):
-    from course_utils import runner
+def test_a_run_writes_the_glossary_page_beside_the_html_and_points_the_links_at_it(tmp_path):
+    from course_tools.runner import run_course
 
     notebooks, output = tmp_path / "notebooks", tmp_path / "build"
     notebooks.mkdir()
-    output.mkdir()
     (notebooks / "glossary.md").write_text(glossary_text(), encoding="utf-8")
-    nb = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_markdown_cell(
-                "Each [feature map](glossary.md#feature-map) is one filter's answer."
-            )
-        ]
-    )
-    nbformat.write(nb, output / "03_model_anatomy.ipynb")
-    assert runner._write_html(output / "03_model_anatomy.ipynb")
+    link = "Each [feature map](glossary.md#feature-map) is one filter's answer."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(link), nbformat.v4.new_code_cell("1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebooks / "03_model_anatomy.ipynb")
+    [result] = run_course(output, params={}, notebooks_dir=notebooks)
+    assert result.status == "ok", result.error
     html = (output / "03_model_anatomy.html").read_text(encoding="utf-8")
     assert 'href="glossary.html#feature-map"' in html and "glossary.md" not in html
-    from course_utils.glossary import write_glossary_html
-
-    page = write_glossary_html(notebooks, output)
-    assert page == output / "glossary.html" and 'id="feature-map"' in page.read_text(encoding="utf-8")
-    assert write_glossary_html(tmp_path / "elsewhere", output) is None
-
-
-def test_a_run_writes_the_glossary_page_into_its_output_folder(tmp_path):
-    from course_utils import runner
-
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    (notebooks / "glossary.md").write_text(glossary_text(), encoding="utf-8")
-    plan = runner.RunPlan(tmp_path / "build", notebooks, (), {}, None)
-    runner.execute_plan(plan)  # no notebooks: only the glossary and the (empty) report
-    assert 'id="tensorboard"' in (tmp_path / "build" / "glossary.html").read_text(encoding="utf-8")
+    assert 'id="feature-map"' in (output / "glossary.html").read_text(encoding="utf-8")

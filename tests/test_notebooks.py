@@ -12,7 +12,7 @@ import nbformat
 import papermill
 import pytest
 
-from course_utils.nbcheck import CHECK_TAG, is_checked, notebook_problems
+from course_tools.nbcheck import CHECK_TAG, is_checked, notebook_problems
 from course_utils.params import PARAMETER_NAMES
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
@@ -61,7 +61,6 @@ HELPERS_READ = {
     "load_or_train(": TRAINING | {"strategy", "mixed_precision"},  # trains like 04 when 04 has not run
     "save_trained_model(": TRAINING,
     "load_trained_model(": {"dataset", "artifacts_dir"},
-    "record_headline(": {"epochs", "batch_size", "seed", "dataset", "data_source", "learning_rate"},  # floors
     "ResumeGuard(": TRAINING,
 }
 
@@ -240,7 +239,7 @@ def test_prose_naming_another_notebooks_variable_is_caught_unless_it_names_that_
 
 def test_prepare_ci_writes_every_notebook_and_the_chinese_core_notebooks(tmp_path):
     """CI runs the Chinese core notebooks (00-05) under nbval beside the English ones, with own artifacts."""
-    from course_utils.cli import main
+    from course_tools.cli import main
 
     assert main(["prepare-ci", "--output", str(tmp_path)]) == 0
     english = [path.name for path in NOTEBOOKS]

@@ -50,7 +50,11 @@ def course_run(tmp_path_factory):
     _notebook(folder, "05_prediction", 'print("fine")', 'raise RuntimeError("boom at epoch %d" % epochs)')
     _notebook(folder, "06_your_digit", 'print("never")')
     output = tmp_path_factory.mktemp("run") / "out"
-    return folder, output, run_course(output, params={"epochs": 1, "data_source": "offline"}, notebooks_dir=folder)
+    return (
+        folder,
+        output,
+        run_course(output, params={"epochs": 1, "data_source": "offline"}, notebooks_dir=folder),
+    )
 
 
 def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder(course_run):
@@ -67,7 +71,9 @@ def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder
     assert 'href="04_compile_fit.html"' in index and "test accuracy: 50.00%" in index
     assert "floor 86.00%: BELOW THE FLOOR" in index  # at CI's parameters, so its floor applies
     assert json.loads((output / "summary.json").read_text())["status"] == "failed"
-    assert sorted(p.name for p in folder.iterdir()) == [f"{n}.ipynb" for n in ("04_compile_fit", "05_prediction", "06_your_digit")]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{n}.ipynb" for n in ("04_compile_fit", "05_prediction", "06_your_digit")
+    ]
 
 
 def test_a_failing_notebook_is_named_with_its_cell_and_stops_the_run(course_run):
@@ -118,7 +124,16 @@ def test_ctrl_c_leaves_a_report_that_says_interrupted(tmp_path):
     _notebook(folder, "01_slow", 'print("started")', "import time\ntime.sleep(120)")
     _notebook(folder, "02_later", 'print("later")')
     output = tmp_path / "out"
-    command = [sys.executable, "-m", "course_tools", "run", "--notebooks-dir", str(folder), "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "course_tools",
+        "run",
+        "--notebooks-dir",
+        str(folder),
+        "--output",
+        str(output),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     try:
         executed = output / "01_slow.ipynb"

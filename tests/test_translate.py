@@ -8,9 +8,9 @@ import nbformat
 import polib
 import pytest
 
-from course_utils import runner, translate
-from course_utils.nbcheck import notebook_problems
-from course_utils.runner import find_notebooks
+from course_tools import translate
+from course_tools.nbcheck import notebook_problems
+from course_tools.runner import find_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGLISH = translate.english_notebooks()
@@ -30,7 +30,7 @@ def test_every_markdown_cell_has_a_checked_translation(notebook):
 
 
 def test_notebooks_zh_is_exactly_what_the_translate_command_builds():
-    assert translate.built_differences() == [], "run `python -m course_utils translate`"
+    assert translate.built_differences() == [], "run `python -m course_tools translate`"
 
 
 @pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
@@ -114,7 +114,7 @@ def test_a_changed_english_cell_fails_naming_notebook_cell_and_command(copy_of_0
     problems = translate.translation_problems(notebook, locale)
     assert len(problems) == 1
     assert "01_data.ipynb" in problems[0] and "(id c10)" in problems[0]
-    assert "python -m course_utils translate --update" in problems[0]
+    assert "python -m course_tools translate --update" in problems[0]
 
 
 def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(copy_of_01):
@@ -212,33 +212,13 @@ def test_the_term_check_finds_a_missing_term():
 # --- run --lang zh -----------------------------------------------------------------------------------------
 
 
-def test_run_lang_zh_chooses_the_chinese_notebooks_and_its_own_output():
-    folder, output = runner.run_folders("zh")
-    assert folder == CHINESE_DIR and output == "build/course-zh"
-    assert runner.run_folders("zh", only=["03"])[1] == "build/course-zh-only-03"
-    assert runner.run_folders("zh", output="x")[1] == "x"
-    assert runner.run_folders("en") == (None, None)
-    assert translate.notebooks_language(sorted(CHINESE_DIR.glob("*.ipynb"))) == "zh_CN"
-    assert translate.notebooks_language(ENGLISH) == "en"
-
-
-def test_the_run_plan_of_lang_zh_holds_the_chinese_notebooks(tmp_path):
-    from course_utils.cli import build_parser
-    from course_utils.runner import plan_run
-
-    args = build_parser().parse_args(["run", "--lang", "zh", "--only", "01"])
-    folder, _ = runner.run_folders(args.lang, args.notebooks_dir, args.output, args.only)
-    plan = plan_run(tmp_path / "out", params={"epochs": 1}, only=args.only, notebooks_dir=folder)
-    assert plan.notebooks == (CHINESE_DIR / "01_data.ipynb",)
-
-
 def test_the_report_headings_are_in_the_runs_language():
-    from course_utils.runner import render_index
+    from course_tools.runner import render_index
 
-    row = {"name": "01_data.ipynb", "status": "failed", "seconds": 1.0, "html": None, "data": None}
-    row |= {"error": "ValueError: x", "headlines": [], "headline": None}
-    summary = {"date": "2026-11-28T10:00:00+00:00", "course_utils_version": "0.1.0", "lesson_epochs": 10}
-    summary |= {"parameters": {"epochs": 1}, "notebooks_dir": "/nb", "notebooks": [row]}
+    row = {"name": "01_data.ipynb", "status": "failed", "seconds": 1.0, "html": None, "figures": []}
+    row |= {"error": "ValueError: x"}
+    summary = {"date": "2026-11-28T10:00:00+00:00", "status": "failed", "lesson_epochs": 10}
+    summary |= {"parameters": {"epochs": 1}, "notebooks_dir": "/nb", "notebooks": [row], "language": "en"}
     english = render_index(summary)
     assert '<html lang="en">' in english and "<h1>Course run</h1>" in english
     assert "<h2>01_data.ipynb failed</h2>" in english
@@ -251,7 +231,7 @@ def test_the_report_headings_are_in_the_runs_language():
 @pytest.mark.slow
 def test_the_chinese_notebooks_ci_does_not_run_under_nbval_run_through_the_runner(tmp_path):
     """CI's nbval runs the Chinese 00-05; 06-09 run here, as an instructor runs them (``run --lang zh``)."""
-    from course_utils.cli import main
+    from course_tools.cli import main
 
     output = tmp_path / "course-zh"
     command = ["run", "--lang", "zh", "--only", "06,07,08,09", "--epochs", "1", "--data-source", "offline"]
