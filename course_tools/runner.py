@@ -24,7 +24,7 @@ from course_utils.i18n import translator
 from course_utils.params import DEFAULTS, PARAMETER_NAMES, check_params
 
 DEFAULT_OUTPUT = "build/course"
-KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]  # ipykernel's start-up warnings, once per notebook
+KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]  # ipykernel's own log: start-up warnings, teardown
 LANGUAGES = {"en": "", "zh": "zh"}  # --lang: the notebooks' subfolder
 REPORT_LANGUAGES = {"en": "en", "zh": "zh_CN"}
 OK, FAILED, NOT_RUN, RUNNING, INTERRUPTED = "ok", "failed", "not run", "running", "interrupted"
