@@ -364,7 +364,7 @@ def main(update: bool = False) -> int:
         for notebook in english_notebooks():
             counts = update_catalog(notebook)
             print(
-                f"{catalog_path(notebook).relative_to(course_root())}: {counts['cells']} cells, "
+                f"{catalog_path(notebook).relative_to(course_root())}: {counts['cells']} cells and comments, "
                 f"{counts['new']} new, {counts['changed']} changed (fuzzy), {counts['obsolete']} obsolete"
             )
     untranslated = [p for nb in english_notebooks() for p in translation_problems(nb)]
