@@ -549,13 +549,17 @@ def missing_terms(english: str, chinese: str, terms=None, glossed: set[str] | No
 def term_problems(catalog, terms=None) -> list[str]:
     """The term check of one notebook's catalog, entry by entry in the notebook's order.
 
-    Each entry must use the glossary's Chinese for the terms its English uses (the full term at the first
-    use in the notebook, a short form after it), and none of the words the table says not to use.
+    Each markdown entry must use the glossary's Chinese for the terms its English uses (the full term at the
+    first use in the notebook, a short form after it); no entry, comments included, may use a word the table
+    says not to use. Comments are short notes on the code: they neither need nor give the full term.
     """
     glossed: set[str] = set()
     problems = []
     for entry in catalog:
         if entry.obsolete or not entry.msgstr:
+            continue
+        if " #" in (entry.msgctxt or ""):  # a comment of a code cell (``comment_context``)
+            problems += [f"{entry.msgctxt}: {wrong}" for wrong in wrong_terms(entry.msgstr)]
             continue
         for missing in missing_terms(entry.msgid, entry.msgstr, terms, glossed):
             problems.append(f"{entry.msgctxt}: uses the English {missing.split(' → ')[0]!r}; write {missing}")
