@@ -63,14 +63,6 @@ def catalog_path(notebook: str | Path, locale_dir: str | Path | None = None) -> 
     return folder / f"{Path(notebook).stem}.po"
 
 
-def markdown_cells(notebook: str | Path) -> list[tuple[str, str]]:
-    """``(cell id, source)`` of every markdown cell of a notebook, in order."""
-    import nbformat  # imported here: slow to import, and the command line starts without it
-
-    nb = nbformat.read(notebook, as_version=4)
-    return [(cell.id, cell.source) for cell in nb.cells if cell.cell_type == "markdown"]
-
-
 # Comments that are instructions to a tool, not prose for the reader: never translated.
 _TOOL_COMMENT = re.compile(r"^#\s*(?:noqa|type:|fmt:|pragma|NBVAL_|%%)|^#!")
 
