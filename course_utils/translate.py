@@ -161,9 +161,10 @@ def load_catalog(notebook: str | Path, locale_dir: str | Path | None = None):
 def update_catalog(notebook: str | Path, locale_dir: str | Path | None = None) -> dict[str, int]:
     """Merge one English notebook's markdown cells and comments into its catalog; counts of what changed.
 
-    Matching is by cell id (``msgctxt``): same id and text keeps the entry; same id, other text keeps the old
-    translation, marks it ``fuzzy`` and records ``previous_msgid``; a new id whose exact text is already
-    translated elsewhere reuses that translation; otherwise a new empty entry. Entries of cells no longer in
+    Matching is by cell id (``msgctxt``): same id and text keeps the entry; a text already translated
+    elsewhere in the catalog reuses that translation (a comment whose number in its cell changed); same id,
+    other text keeps the old translation, marks it ``fuzzy`` and records ``previous_msgid``; otherwise a new
+    empty entry. Entries of cells no longer in
     the notebook become obsolete.
     """
     import polib
@@ -176,11 +177,19 @@ def update_catalog(notebook: str | Path, locale_dir: str | Path | None = None) -
     by_text = {entry.msgid: entry for entry in live if entry.msgstr and not entry.fuzzy}
     counts = {"new": 0, "changed": 0, "obsolete": 0, "cells": 0}
     entries = []
-    for cell_id, source, what in translatable_texts(notebook):
+    texts = translatable_texts(notebook)
+    current = {source for _, source, _ in texts}
+    for cell_id, source, what in texts:
         counts["cells"] += 1
         old = by_id.pop(cell_id, None)
+        if old is not None and old.msgid != source and old.msgid in current:
+            old = None  # its text moved to another entry (a comment inserted above it): not an edit of it
+        known = by_text.get(source)
         if old is not None and old.msgid == source:
             entry = old
+        elif known is not None:  # the same text is translated elsewhere (a comment that moved up or down)
+            counts["changed" if old is not None else "new"] += 1
+            entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr=known.msgstr)
         elif old is not None:
             counts["changed"] += 1
             entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr=old.msgstr)
@@ -189,8 +198,7 @@ def update_catalog(notebook: str | Path, locale_dir: str | Path | None = None) -
                 entry.flags.append("fuzzy")
         else:
             counts["new"] += 1
-            known = by_text.get(source)
-            entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr=known.msgstr if known else "")
+            entry = polib.POEntry(msgctxt=cell_id, msgid=source, msgstr="")
         entry.comment = f"{what} of {notebook.name}"
         entry.occurrences = [(f"notebooks/{notebook.name}", "")]
         entries.append(entry)

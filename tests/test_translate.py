@@ -225,6 +225,26 @@ def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(
     assert next(c for c in built.cells if c.get("id") == "c10").source.startswith("## 标签")
 
 
+def test_a_new_comment_leaves_the_translations_of_the_comments_after_it(copy_of_01):
+    notebook, locale = copy_of_01
+    nb = nbformat.read(notebook, as_version=4)
+    cell = nb.cells[1]  # the parameters cell: a comment line, then settings with comments
+    first, *rest = cell.source.split("\n")
+    cell.source = "\n".join([first, "# a new first comment", *rest])
+    nbformat.write(nb, notebook)
+    before = {e.msgid: e.msgstr for e in translate.load_catalog(notebook, locale) if " #" in e.msgctxt}
+    translate.update_catalog(notebook, locale)
+    after = [
+        e
+        for e in translate.load_catalog(notebook, locale)
+        if not e.obsolete and e.msgctxt.startswith("c01 #")
+    ]
+    assert [e.msgid for e in after][1] == "a new first comment" and after[1].msgstr == ""
+    assert all(e.msgstr == before[e.msgid] and not e.fuzzy for e in after if e.msgid in before)
+    problems = translate.translation_problems(notebook, locale)
+    assert len(problems) == 1 and "comment 1 of code cell 1" in problems[0]
+
+
 def test_identical_english_cells_and_comments_get_separate_entries():
     catalog = translate.load_catalog(ROOT / "notebooks" / "01_data.ipynb")
     ids = [e.msgctxt for e in catalog if not e.obsolete]
