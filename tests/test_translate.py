@@ -88,6 +88,9 @@ AVOIDED_PATTERNS = {
 }
 HALF_WIDTH_COMMA_IN_FULL_WIDTH_PARENTHESES = re.compile(r"（[^（）`]*(?<!\d),(?!\d)[^（）`]*）")
 SPACE_BETWEEN_HANZI = re.compile(r"[\u4e00-\u9fff] +[\u4e00-\u9fff]")
+TRAIN_A_TRAINING_EPOCH = re.compile(
+    r"训练[一二三几多个\d\s]*\[?训练轮次"
+)  # "训练一个训练轮次": write 训练一轮
 
 
 def style_problems(text: str) -> list[str]:
@@ -100,6 +103,7 @@ def style_problems(text: str) -> list[str]:
         f"half-width comma in {m!r}" for m in HALF_WIDTH_COMMA_IN_FULL_WIDTH_PARENTHESES.findall(plain)
     ]
     problems += [f"stray space in {m!r}" for m in SPACE_BETWEEN_HANZI.findall(plain)]
+    problems += [f"{m!r}: write 训练一轮" for m in TRAIN_A_TRAINING_EPOCH.findall(plain)]
     return problems
 
 
