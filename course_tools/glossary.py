@@ -14,6 +14,8 @@ from pathlib import Path
 GLOSSARY_NAME = "glossary.md"
 GLOSSARY_HTML = "glossary.html"
 _NOTEBOOK_LINK = re.compile(r'href="(\d\d_\w+)\.ipynb"')
+# "Taught in" offers the Chinese notebook beside the English one; a run's HTML holds one language only.
+_CHINESE_NOTEBOOK_LINK = re.compile(r" \(\[中文\]\(zh/\d\d_\w+\.ipynb\)\)")
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
     "code{background:#f3f3f3;padding:0 .2em}h3{margin-top:2rem}"
@@ -26,9 +28,13 @@ def link_glossary_html(body: str) -> str:
 
 
 def render_glossary_html(markdown_text: str) -> str:
-    """The glossary's Markdown as a standalone UTF-8 page; links to notebooks point at their HTML."""
+    """The glossary's Markdown as a standalone UTF-8 page; links to notebooks point at their HTML.
+
+    The links to the Chinese notebooks are left out: the run's HTML holds the notebooks of one language.
+    """
     import mistune  # nbconvert's own Markdown renderer, so always installed with it
 
+    markdown_text = _CHINESE_NOTEBOOK_LINK.sub("", markdown_text)
     body = mistune.create_markdown(escape=False, plugins=["table"])(markdown_text)
     body = _NOTEBOOK_LINK.sub(r'href="\1.html"', body)
     title = next((line[2:] for line in markdown_text.splitlines() if line.startswith("# ")), "Glossary")

@@ -204,7 +204,7 @@ def test_plot_errors_come_in_chinese(chinese):
     from course_utils import plots
 
     with pytest.raises(
-        ValueError, match=r"^probabilities 必须在 \[0, 1\] 之间；这些是对数几率吗？请先应用 softmax$"
+        ValueError, match=r"^probabilities 必须在 \[0, 1\] 之间；这些是 logits 吗？请先应用 softmax$"
     ):
         plots.show_probabilities(np.array([3.0, -1.0]), ["a", "b"])
     with pytest.raises(

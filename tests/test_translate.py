@@ -1,6 +1,7 @@
 """The Chinese notebooks: complete, current catalogs; notebooks/zh exactly as built; glossary terms kept."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from course_tools.nbcheck import notebook_problems
 from course_tools.runner import find_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = translate.english_notebooks()
 CHINESE_DIR = ROOT / "notebooks" / translate.TARGET_FOLDER
 
@@ -34,7 +36,7 @@ def test_notebooks_zh_is_exactly_what_the_translate_command_builds():
 
 
 @pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
-def test_code_cells_are_the_english_ones_but_for_the_language_line(notebook):
+def test_code_cells_are_the_english_code_with_chinese_comments_and_the_language_line(notebook):
     english = nbformat.read(notebook, as_version=4)
     chinese = nbformat.read(CHINESE_DIR / notebook.name, as_version=4)
     assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
@@ -45,9 +47,15 @@ def test_code_cells_are_the_english_ones_but_for_the_language_line(notebook):
             continue
         assert zh.metadata == en.metadata  # the parameters tag, nbval tags
         assert zh.outputs == en.outputs and zh.execution_count == en.execution_count
-        if zh.source != en.source:
-            assert zh.source == translate.add_language_line(en.source)
+        code_en, code_zh = translate.strip_comments(en.source), translate.strip_comments(zh.source)
+        if code_zh != code_en:
+            assert code_zh == translate.strip_comments(translate.add_language_line(en.source))
             switched.append(en.id)
+        comments = [text for _, _, text in translate.code_comments(zh.source)]
+        assert len(comments) == len(translate.code_comments(en.source)), en.id
+        assert all(CJK.search(text) for text in comments), (
+            f"{notebook.name} {en.id}: English comments {comments}"
+        )
     assert len(switched) == 1, "exactly one cell, the setup cell, switches the language"
     assert "parameters" in chinese.cells[1].metadata.tags
     setup = next(c for c in chinese.cells if c.get("id") == switched[0])
@@ -70,13 +78,70 @@ def test_markdown_is_translated_and_links_work_from_the_zh_folder(notebook):
 
 @pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
 def test_translations_use_the_glossary_terms(notebook):
-    catalog = translate.load_catalog(notebook)
+    assert translate.term_problems(translate.load_catalog(notebook)) == []
+
+
+# Patterns a Chinese reader noticed as translation marks or small errors (issue 18).
+AVOIDED_PATTERNS = {
+    "（TensorBoard": "a Latin name needs no gloss in parentheses",
+    "**Clear**": "name the button as the Chinese interface shows it, **清除**",
+}
+HALF_WIDTH_COMMA_IN_FULL_WIDTH_PARENTHESES = re.compile(r"（[^（）`]*(?<!\d),(?!\d)[^（）`]*）")
+SPACE_BETWEEN_HANZI = re.compile(r"[\u4e00-\u9fff] +[\u4e00-\u9fff]")
+TRAIN_A_TRAINING_EPOCH = re.compile(
+    r"训练[一二三几多个\d\s]*\[?训练轮次"
+)  # "训练一个训练轮次": write 训练一轮
+
+
+def style_problems(text: str) -> list[str]:
+    plain = re.sub(
+        r"```.*?```|`[^`]*`|\$[^$]+\$|\{[^{}]*\}", "C", text, flags=re.DOTALL
+    )  # code, placeholders
+    plain = re.sub(r"\]\([^)]*\)", "]", plain)
+    problems = [f"{pattern!r}: {why}" for pattern, why in AVOIDED_PATTERNS.items() if pattern in text]
+    problems += [
+        f"half-width comma in {m!r}" for m in HALF_WIDTH_COMMA_IN_FULL_WIDTH_PARENTHESES.findall(plain)
+    ]
+    problems += [f"stray space in {m!r}" for m in SPACE_BETWEEN_HANZI.findall(plain)]
+    problems += [f"{m!r}: write 训练一轮" for m in TRAIN_A_TRAINING_EPOCH.findall(plain)]
+    return problems
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_a_term_with_a_short_form_is_written_in_full_once_per_notebook(notebook):
+    text = "\n".join(e.msgstr for e in translate.load_catalog(notebook) if not e.obsolete)
+    for choice in translate.term_choices():
+        if choice.short:
+            assert text.count(choice.chinese) <= 1, (
+                f"{choice.chinese}: write {choice.short[0]} after the first use"
+            )
+
+
+@pytest.mark.parametrize("notebook", ENGLISH, ids=lambda p: p.stem)
+def test_no_translation_marks_or_punctuation_slips(notebook):
     problems = {
-        entry.msgctxt: missing
-        for entry in catalog
-        if not entry.obsolete and (missing := translate.missing_terms(entry.msgid, entry.msgstr))
+        e.msgctxt: found
+        for e in translate.load_catalog(notebook)
+        if not e.obsolete and (found := style_problems(e.msgstr))
     }
     assert problems == {}
+
+
+def test_the_messages_and_the_glossary_use_the_chosen_terms():
+    from course_utils import i18n
+
+    messages = polib.pofile(str(i18n.catalog_file(translate.LANGUAGE)))
+    problems = {
+        e.msgid: found
+        for e in messages
+        if not e.obsolete and (found := translate.wrong_terms(e.msgstr) + style_problems(e.msgstr))
+    }
+    assert problems == {}
+    glossary = (ROOT / "notebooks" / "glossary.md").read_text(encoding="utf-8")
+    chinese = "\n".join(
+        line for line in glossary.split('## <a id="chinese-terms"')[0].splitlines() if CJK.search(line)
+    )
+    assert translate.wrong_terms(chinese) == []
 
 
 @pytest.mark.parametrize("notebook", sorted(CHINESE_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
@@ -148,7 +213,13 @@ def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(
     assert by_id["c12"] != c12, "the glossary links of c12 point one folder up from zh/"
 
     # A second update changes nothing; a translator's fix (flag removed) is then used by the build.
-    assert translate.update_catalog(notebook, locale) == {"new": 0, "changed": 0, "obsolete": 0, "cells": 15}
+    texts = len(translate.translatable_texts(notebook))
+    assert translate.update_catalog(notebook, locale) == {
+        "new": 0,
+        "changed": 0,
+        "obsolete": 0,
+        "cells": texts,
+    }
     catalog = translate.load_catalog(notebook, locale)
     entry = next(e for e in catalog if e.msgctxt == "c10" and not e.obsolete)
     entry.msgstr, entry.flags, entry.previous_msgid = "## 标签\n\n每个标签是 0 到 9 的一个数字。", [], None
@@ -158,10 +229,49 @@ def test_update_marks_a_changed_cell_fuzzy_keeps_its_chinese_and_adds_new_cells(
     assert next(c for c in built.cells if c.get("id") == "c10").source.startswith("## 标签")
 
 
-def test_identical_english_cells_get_separate_entries():
+def test_a_new_comment_leaves_the_translations_of_the_comments_after_it(copy_of_01):
+    notebook, locale = copy_of_01
+    nb = nbformat.read(notebook, as_version=4)
+    cell = nb.cells[1]  # the parameters cell: a comment line, then settings with comments
+    first, *rest = cell.source.split("\n")
+    cell.source = "\n".join([first, "# a new first comment", *rest])
+    nbformat.write(nb, notebook)
+    before = {e.msgid: e.msgstr for e in translate.load_catalog(notebook, locale) if " #" in e.msgctxt}
+    translate.update_catalog(notebook, locale)
+    after = [
+        e
+        for e in translate.load_catalog(notebook, locale)
+        if not e.obsolete and e.msgctxt.startswith("c01 #")
+    ]
+    assert [e.msgid for e in after][1] == "a new first comment" and after[1].msgstr == ""
+    assert all(e.msgstr == before[e.msgid] and not e.fuzzy for e in after if e.msgid in before)
+    problems = translate.translation_problems(notebook, locale)
+    assert len(problems) == 1 and "comment 1 of code cell 1" in problems[0]
+
+
+def test_identical_english_cells_and_comments_get_separate_entries():
     catalog = translate.load_catalog(ROOT / "notebooks" / "01_data.ipynb")
     ids = [e.msgctxt for e in catalog if not e.obsolete]
-    assert len(ids) == len(set(ids)) == len(translate.markdown_cells(ROOT / "notebooks" / "01_data.ipynb"))
+    assert (
+        len(ids) == len(set(ids)) == len(translate.translatable_texts(ROOT / "notebooks" / "01_data.ipynb"))
+    )
+
+
+def test_the_build_replaces_the_text_of_comments_and_nothing_else():
+    source = 'x = "# not a comment"  # the answer\n# a whole line\ny = 2  # noqa: E501\nz = 3  # 320'
+    assert [text for _, _, text in translate.code_comments(source)] == ["the answer", "a whole line"]
+    entries = {("c1 #0", "the answer"): "答案", ("c1 #1", "a whole line"): "整行 注释"}
+    out = translate.translate_comments(source, "c1", entries)
+    assert out == 'x = "# not a comment"  # 答案\n# 整行 注释\ny = 2  # noqa: E501\nz = 3  # 320'
+    assert (
+        translate.strip_comments(out)
+        == translate.strip_comments(source)
+        == 'x = "# not a comment"\n\ny = 2\nz = 3'
+    )
+    assert (
+        translate.translate_comments("%matplotlib inline  # magic", "c1", entries)
+        == "%matplotlib inline  # magic"
+    )
 
 
 def test_links_are_rewritten_for_the_zh_folder(tmp_path):
@@ -207,6 +317,43 @@ def test_the_term_check_finds_a_missing_term():
     # a linked term counts even where its English words do not appear in the cell
     assert translate.missing_terms("The [size](glossary.md#batch-size).", "大小。") == ["Batch size → 批大小"]
     assert len(translate.glossary_terms()) > 50, "the glossary's term headings are read"
+
+
+def test_the_term_check_accepts_latin_names_and_short_forms_after_the_first_use():
+    assert (
+        translate.missing_terms("Softmax turns logits into probabilities.", "softmax 把 logits 变成概率。")
+        == []
+    )
+    assert translate.missing_terms("Adam and TensorBoard.", "Adam 和 TensorBoard。") == []
+    # 训练轮次 the first time in a notebook, 轮 after it
+    assert translate.missing_terms("Train for 3 epochs.", "训练 3 轮。") == ["Epoch → 训练轮次"]
+    assert translate.missing_terms("Train for 3 epochs.", "训练 3 轮。", glossed={"训练轮次"}) == []
+    catalog = [
+        polib.POEntry(msgctxt="a", msgid="One epoch is one pass.", msgstr="一个训练轮次就是遍历一次。"),
+        polib.POEntry(msgctxt="b", msgid="Train for 3 epochs.", msgstr="训练 3 轮。"),
+    ]
+    assert translate.term_problems(catalog) == []
+    assert translate.term_problems(catalog[1:]) != []
+
+
+def test_the_term_check_fails_on_a_word_the_table_says_not_to_use():
+    english = "Each [filter](glossary.md#kernel-filter) of the first layer."
+    assert translate.missing_terms(english, "第一层的每个卷积核。") == []
+    catalog = [polib.POEntry(msgctxt="c1", msgid=english, msgstr="第一层的每个滤波器。")]
+    problems = translate.term_problems(catalog)
+    assert any("滤波器 → 卷积核" in p for p in problems), problems
+    for wrong, right in [
+        ("对数几率", "logits"),
+        ("基础模型", "基线模型"),
+        ("主要数字", "数值"),
+        ("工作节点", "工作进程"),
+    ]:
+        assert translate.wrong_terms(f"这里写了{wrong}。") == [
+            f"{wrong} → {right} ({next(c.english for c in translate.term_choices() if c.chinese == right)})"
+        ]
+    assert translate.wrong_terms("一个全连接层有 64 个单元。") != []
+    assert translate.wrong_terms("运行下面的单元格。") == []
+    assert translate.wrong_terms("三张样例图片。") != [] and translate.wrong_terms("三张示例图片。") == []
 
 
 # --- run --lang zh -----------------------------------------------------------------------------------------
