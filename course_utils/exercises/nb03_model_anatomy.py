@@ -244,9 +244,24 @@ nb03 = ExerciseSet(
             "layer's inputs change."
         ),
         solution=N_(
-            'Add `padding="same"` to both Conv2D layers, and `predicted_parameters = 220_234`: '
+            "```python\n"
+            "predicted_parameters = 220_234\n"
+            "padded_model = models.Sequential(\n"
+            "    [\n"
+            "        keras.Input(shape=(28, 28, 1)),\n"
+            '        layers.Conv2D(32, (3, 3), activation="relu", padding="same"),\n'
+            "        layers.MaxPooling2D((2, 2)),\n"
+            '        layers.Conv2D(64, (3, 3), activation="relu", padding="same"),\n'
+            "        layers.MaxPooling2D((2, 2)),\n"
+            "        layers.Flatten(),\n"
+            '        layers.Dense(64, activation="relu"),\n'
+            "        layers.Dense(10),\n"
+            "    ]\n"
+            ")\n"
+            "```\n\n"
             "28 x 28 stays 28 x 28, pooled to 14 x 14, stays 14 x 14, pooled to 7 x 7; Flatten gives "
-            "7 x 7 x 64 = 3,136 values; dense (3,136 + 1) x 64 = 200,768; plus 320, 18,496 and 650."
+            "7 x 7 x 64 = 3,136 values; the dense layer (3,136 + 1) x 64 = 200,768; plus 320, 18,496 "
+            "and 650."
         ),
         usage="check(predicted_parameters, padded_model)",
     ),
