@@ -1,11 +1,16 @@
 """Exercises with checkers for the core notebooks 00-05, in the manner of Kaggle Learn.
 
-Each notebook ends with two or three exercises, one group per notebook::
+Each notebook ends with a few exercises, one group per notebook. Some ask for a value::
 
     from course_utils.exercises import ____, nb03
 
     answer = ____  # your answer here
     nb03.q1.check(answer)
+
+others for code, whose result the check inspects (a list, an array, a figure, a model)::
+
+    padded_model = models.Sequential([...])  # the learner's change
+    nb03.q4.check(predicted_parameters, padded_model)
 
 ``check`` prints a verdict, with the reason when an answer is wrong, and returns True or False (None while the
 answer is still the blank ``____``). ``hint()`` and ``solution()`` return text that Jupyter shows as Markdown.

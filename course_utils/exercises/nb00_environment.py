@@ -37,7 +37,7 @@ def _device_kind(answer) -> str:
 
 def _check_training_device(answer, gpus) -> Verdict:
     if gpus is None or isinstance(gpus, (str, bytes)) or not isinstance(gpus, Iterable):
-        raise ContextError(_("pass the list setup_gpu() returned"))
+        raise ContextError(_("pass the list gpus of the GPU cell"))
     names = [str(getattr(gpu, "name", gpu)) for gpu in gpus]
     kind = _device_kind(answer)
     if names:
@@ -50,21 +50,58 @@ def _check_training_device(answer, gpus) -> Verdict:
             )
         return wrong(
             _(
-                "setup_gpu() found {count} GPU(s) here ({names}). When a GPU is visible, TensorFlow places "
+                "The GPU cell found {count} GPU(s) here ({names}). When a GPU is visible, TensorFlow places "
                 "the model's operations on it by default; the CPU only feeds it data."
             ).format(count=len(names), names=", ".join(names))
         )
     if kind == "CPU":
         return right(
             _(
-                "setup_gpu() found no GPU (it returned an empty list), so TensorFlow trains on the CPU. The "
+                "The GPU cell found no GPU (gpus is an empty list), so TensorFlow trains on the CPU. The "
                 "course is sized for that."
             )
         )
     return wrong(
         _(
-            "setup_gpu() returned an empty list: TensorFlow sees no GPU on this machine (or no working "
+            "gpus is an empty list: TensorFlow sees no GPU on this machine (or no working "
             "driver for one), so there is only one device it can train on."
+        )
+    )
+
+
+def _check_device_kinds(kinds) -> Verdict:
+    import tensorflow as tf
+
+    truth = [device.device_type for device in tf.config.list_physical_devices()]
+    if isinstance(kinds, str):
+        return wrong(_("That is one text; make a list with one kind per device, such as ['CPU']."))
+    if not isinstance(kinds, (list, tuple)):
+        return wrong(_("Expected a list such as ['CPU']; got {got}.").format(got=describe(kinds)))
+    if kinds and all(hasattr(kind, "device_type") for kind in kinds):
+        return wrong(
+            _(
+                "Those are the devices themselves. Keep only the kind of each one: its .device_type, "
+                "in a list comprehension."
+            )
+        )
+    said = [str(kind) for kind in kinds]
+    if said == truth:
+        return right(
+            _("TensorFlow found {count} device(s) here: {kinds}.").format(count=len(truth), kinds=truth)
+        )
+    if said and all(kind.startswith("/physical_device:") for kind in said):
+        return wrong(_("Those are the devices' names; keep each device's .device_type instead."))
+    gpus_only = [kind for kind in truth if kind == "GPU"]
+    if said == gpus_only:
+        return wrong(
+            _(
+                'That lists the GPUs only. Call tf.config.list_physical_devices() without "GPU" to get '
+                "the devices of every kind."
+            )
+        )
+    return wrong(
+        _("TensorFlow found {count} device(s) here, and your list {said} does not match them.").format(
+            count=len(truth), said=said
         )
     )
 
@@ -135,7 +172,7 @@ nb00 = ExerciseSet(
         N_("On this machine, which device would TensorFlow train the model on: `'CPU'` or `'GPU'`?"),
         _check_training_device,
         hint=N_(
-            "Look at what `setup_gpu()` returned (the `gpus` list above). TensorFlow uses a GPU whenever "
+            "Look at what the GPU cell printed (the `gpus` list). TensorFlow uses a GPU whenever "
             "one is visible, and the CPU otherwise."
         ),
         solution=N_(
@@ -146,8 +183,26 @@ nb00 = ExerciseSet(
         usage="check(answer, gpus)",
     ),
     Exercise(
+        N_("The kinds of device"),
+        N_(
+            "Write code that lists every device TensorFlow found (of every kind, not only the GPUs) and "
+            "keeps the kind of each one (its `device_type`, such as `'CPU'`) in a list called `kinds`."
+        ),
+        _check_device_kinds,
+        hint=N_(
+            'The blog\'s GPU cell calls `tf.config.list_physical_devices("GPU")`; without an argument it '
+            "lists every device. Each device has an attribute `device_type`: collect it with a list "
+            "comprehension, `[... for device in ...]`."
+        ),
+        solution=N_(
+            "`kinds = [device.device_type for device in tf.config.list_physical_devices()]`: `['CPU']` on "
+            "a machine without a GPU, `['CPU', 'GPU']` with one."
+        ),
+        usage="check(kinds)",
+    ),
+    Exercise(
         N_("What does a seed guarantee?"),
-        N_("What does `set_seed(params.seed)` guarantee? Answer with one letter."),
+        N_("What does `keras.utils.set_random_seed(params.seed)` guarantee? Answer with one letter."),
         _check_seed_guarantee,
         hint=N_(
             "A seed fixes the *random* choices. Which of the four is about randomness, and how far does "
@@ -164,8 +219,8 @@ nb00 = ExerciseSet(
     Exercise(
         N_("A quieter log"),
         N_(
-            "`TF_CPP_MIN_LOG_LEVEL` goes from 0 to 3. Which value hides TensorFlow's info messages but still "
-            "shows its warnings and errors?"
+            "`TF_CPP_MIN_LOG_LEVEL` goes from 0 to 3. Which value hides TensorFlow's information messages "
+            "but still shows its warnings and errors?"
         ),
         _check_log_level,
         hint=N_(

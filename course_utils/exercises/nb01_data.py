@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
 from course_utils.exercises.checking import (
+    ContextError,
     Exercise,
     ExerciseSet,
     Verdict,
@@ -121,9 +123,7 @@ def _check_reshaped_shape(answer, test_images) -> Verdict:
         (
             n,
             784,
-        ): _(
-            "That is each image flattened into one row of 784 values; reshape(-1, 28, 28, 1) keeps the grid."
-        ),
+        ): _("That is each image flattened into one row of 784 values; the reshape keeps the grid."),
         (
             -1,
             28,
@@ -152,6 +152,52 @@ def _check_reshaped_shape(answer, test_images) -> Verdict:
             ).format(count=shape[0])
         )
     return wrong(_("{shape} is not it: think (samples, height, width, channels).").format(shape=shape))
+
+
+def _check_mean_seven(mean_seven, train_images, train_labels) -> Verdict:
+    images = as_images(train_images, "train_images").astype(np.float64)
+    labels = as_labels(train_labels, "train_labels")
+    if len(images) != len(labels):
+        raise ContextError(_("train_images and train_labels differ in length"))
+    sevens = images[labels == DIGIT_TO_COUNT]
+    truth = sevens.mean(axis=0)
+    if isinstance(mean_seven, numbers.Number) or np.ndim(mean_seven) == 0:
+        return wrong(
+            _(
+                "That is one number, the mean of every pixel of every 7 together. Average over the images "
+                "only, with .mean(axis=0), so that each pixel keeps its own mean."
+            )
+        )
+    answer = np.asarray(mean_seven, dtype=np.float64)
+    if answer.shape != truth.shape and answer.size == truth.size:
+        answer = answer.reshape(truth.shape)  # (28, 28) for a (28, 28, 1) image is fine
+    if answer.shape != truth.shape:
+        return wrong(
+            _("Expected one image, shaped {shape}; got an array of shape {got}.").format(
+                shape=truth.shape, got=np.shape(mean_seven)
+            )
+        )
+    if np.allclose(answer, truth, atol=1e-4):
+        return right(
+            _(
+                "The mean of {count:,} images of a 7. Its brightest pixels ({top:.2f}) lie where most "
+                "writers put their stroke; the blur around them shows how much they vary."
+            ).format(count=len(sevens), top=float(truth.max()))
+        )
+    if np.allclose(answer, images.mean(axis=0), atol=1e-4):
+        return wrong(
+            _(
+                "That is the mean of every training image. Keep only the 7s first: train_labels == 7 "
+                "selects them."
+            )
+        )
+    for digit in range(int(labels.max()) + 1):
+        others = images[labels == digit]
+        if digit != DIGIT_TO_COUNT and len(others) and np.allclose(answer, others.mean(axis=0), atol=1e-4):
+            return wrong(_("That is the mean image of the digit {digit}, not of the 7s.").format(digit=digit))
+    if np.allclose(answer, sevens.sum(axis=0), atol=1e-3):
+        return wrong(_("That is the sum of the 7s; divide by their number, or use .mean(axis=0)."))
+    return wrong(_("That is not the pixel-by-pixel mean of the training images labelled 7."))
 
 
 nb01 = ExerciseSet(
@@ -185,12 +231,12 @@ nb01 = ExerciseSet(
     Exercise(
         N_("The shape after the reshape"),
         N_(
-            "What is the shape of `test_images` now, after `reshape(-1, 28, 28, 1)`? Write it as a tuple, "
-            "working it out from what you know rather than printing it."
+            "What is the shape of `test_images` now, after the reshape? Write it as a tuple, working it out "
+            "from what you know rather than printing it."
         ),
         _check_reshaped_shape,
         hint=N_(
-            "The reshape keeps the number of images (that is what `-1` asks for) and gives each one "
+            "The reshape keeps the number of images (`len(test_images)`) and gives each one "
             "(height, width, channels)."
         ),
         solution=N_(
@@ -198,5 +244,22 @@ nb01 = ExerciseSet(
             "full MNIST, each 28 x 28 with 1 channel. `test_images.shape` confirms it."
         ),
         usage="check(answer, test_images)",
+    ),
+    Exercise(
+        N_("The mean 7"),
+        N_(
+            "Write NumPy code that computes the *mean image* of the digit 7: the average, pixel by pixel, of "
+            "all the training images labelled 7. Keep it in `mean_seven`; it has the shape of one image."
+        ),
+        _check_mean_seven,
+        hint=N_(
+            "`train_labels == 7` is True for each image of a 7; `train_images[train_labels == 7]` keeps "
+            "those images. `.mean(axis=0)` averages over the first axis, the images, and keeps the pixels."
+        ),
+        solution=N_(
+            "`mean_seven = train_images[train_labels == 7].mean(axis=0)`: one (28, 28, 1) image. "
+            "`02_visualization.ipynb` draws the mean image of every digit."
+        ),
+        usage="check(mean_seven, train_images, train_labels)",
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from course_utils.exercises.checking import (
+    ContextError,
     Exercise,
     ExerciseSet,
     Verdict,
@@ -110,6 +111,72 @@ def _check_dense_without_pooling(answer) -> Verdict:
     )
 
 
+LESSON_LAYERS = ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+PADDED_TOTAL = 320 + 18_496 + (7 * 7 * 64 + 1) * 64 + 650  # 220,234
+
+
+def _check_same_padding(predicted, padded_model) -> Verdict:
+    layers = getattr(padded_model, "layers", None)
+    if layers is None or not hasattr(padded_model, "count_params"):
+        raise ContextError(_("pass the Keras model padded_model"))
+    kinds = [type(layer).__name__ for layer in layers]
+    if kinds != LESSON_LAYERS:
+        return wrong(
+            _(
+                "The model's layers are {kinds}; keep the lesson's layers, in their order, and change only "
+                "the padding of the two Conv2D layers."
+            ).format(kinds=", ".join(kinds))
+        )
+    convolutions = [layer for layer in layers if type(layer).__name__ == "Conv2D"]
+    valid = [number for number, layer in enumerate(convolutions, start=1) if layer.padding != "same"]
+    if valid:
+        return wrong(
+            _(
+                'Conv2D layer {number} still has padding="{padding}". Add padding="same" to both Conv2D '
+                "layers."
+            ).format(number=valid[0], padding=convolutions[valid[0] - 1].padding)
+        )
+    truth = padded_model.count_params()
+    if truth != PADDED_TOTAL:
+        return wrong(
+            _(
+                "The padding is right, but the model has {count:,} parameters instead of {expected:,}: keep "
+                "the lesson's filters, kernel sizes and units."
+            ).format(count=truth, expected=PADDED_TOTAL)
+        )
+    count = as_whole_number(predicted, N_("a parameter count, a whole number"))
+    if count == truth:
+        return right(
+            _(
+                "The convolutions now keep the size: 28 -> 28, pooled to 14, 14 -> 14, pooled to 7. Flatten "
+                "gives 7 x 7 x 64 = 3,136 values, so the dense layer has (3,136 + 1) x 64 = 200,768 "
+                "parameters, and the model {total:,} in all. The convolutions' own counts do not change: a "
+                "filter has the same weights whatever the padding."
+            ).format(total=truth)
+        )
+    reasons = {
+        121_930: _(
+            "That is the lesson's count. The convolutions keep their parameters, but with padding their "
+            "outputs are larger, and so is what Flatten passes to the dense layer."
+        ),
+        320 + 18_496 + (14 * 14 * 64 + 1) * 64 + 650: _(
+            "That leaves out the second pooling: pool2 still halves 14 to 7 before Flatten."
+        ),
+        (7 * 7 * 64 + 1) * 64: _("That is the dense layer alone; add the other layers' parameters."),
+        7 * 7 * 64: _("That is the number of values Flatten passes on, not a parameter count."),
+    }
+    return wrong(
+        reasons.get(
+            count,
+            _(
+                "Not that. Padding changes the shapes, not the convolutions' weights: follow the height and "
+                "width through the layers (28, then the pooling halves), then count the dense layer's "
+                "inputs. padded_model.summary() shows the shapes."
+            ),
+        )
+    )
+
+
 nb03 = ExerciseSet(
     "nb03",
     "03_model_anatomy.ipynb",
@@ -163,5 +230,39 @@ nb03 = ExerciseSet(
             "`answer = (11 * 11 * 64 + 1) * 64`, which is 495,680: nearly five times as many as with "
             "pool2 (102,464), because the dense layer's inputs grow from 1,600 to 7,744."
         ),
+    ),
+    Exercise(
+        N_("Same padding"),
+        N_(
+            'Change the copy of the lesson\'s model: add `padding="same"` to both `Conv2D` layers. Before '
+            "you run the cell, predict the new model's total number of parameters."
+        ),
+        _check_same_padding,
+        hint=N_(
+            '`layers.Conv2D(32, (3, 3), activation="relu", padding="same")`. With that padding a '
+            "convolution keeps the height and width; the pooling layers still halve them. Only the dense "
+            "layer's inputs change."
+        ),
+        solution=N_(
+            "```python\n"
+            "predicted_parameters = 220_234\n"
+            "padded_model = models.Sequential(\n"
+            "    [\n"
+            "        keras.Input(shape=(28, 28, 1)),\n"
+            '        layers.Conv2D(32, (3, 3), activation="relu", padding="same"),\n'
+            "        layers.MaxPooling2D((2, 2)),\n"
+            '        layers.Conv2D(64, (3, 3), activation="relu", padding="same"),\n'
+            "        layers.MaxPooling2D((2, 2)),\n"
+            "        layers.Flatten(),\n"
+            '        layers.Dense(64, activation="relu"),\n'
+            "        layers.Dense(10),\n"
+            "    ]\n"
+            ")\n"
+            "```\n\n"
+            "28 x 28 stays 28 x 28, pooled to 14 x 14, stays 14 x 14, pooled to 7 x 7; Flatten gives "
+            "7 x 7 x 64 = 3,136 values; the dense layer (3,136 + 1) x 64 = 200,768; plus 320, 18,496 "
+            "and 650."
+        ),
+        usage="check(predicted_parameters, padded_model)",
     ),
 )
