@@ -39,7 +39,7 @@ def test_every_wrapped_message_has_a_checked_translation_with_the_same_placehold
         for m, places in messages.items()
         if m not in entries or not entries[m].msgstr or entries[m].fuzzy
     ]
-    assert missing == [], "run `python -m course_utils translate --update` and translate these"
+    assert missing == [], "run `python -m course_tools translate --update` and translate these"
     assert [m for m in messages if _names(m) != _names(entries[m].msgstr)] == [], "placeholders differ"
     unused = sorted(entry.msgid for entry in catalog if entry.msgid not in messages or entry.obsolete)
     assert unused == [], "no module uses these any more: delete them from course_utils.po"
