@@ -56,21 +56,12 @@ def _check_mixed_precision_model(answer, strategy) -> Verdict:
         return wrong(
             _("The model is not compiled: call answer.compile(...) as above, inside the same `with` block.")
         )
-    if type(optimizer).__name__ != "LossScaleOptimizer":
-        return wrong(
-            _(
-                "The model was compiled outside the mixed_float16 policy, so compile did not add loss "
-                "scaling. "
-                "Compile it inside the same `with` block."
-            )
-        )
     return right(
         _(
             "Its {count:,} weights were made inside the strategy's scope and stay float32; its hidden layers "
-            "compute in float16 and its logits in float32; compile wrapped Adam in a LossScaleOptimizer. "
-            "This "
-            "model is ready for a GPU with tensor cores (on a CPU it is slower than float32)."
-        ).format(count=answer.count_params())
+            "compute in float16 and its logits in float32; compile gave it a {optimizer}, for the loss "
+            "scaling. This model is ready for a GPU with tensor cores (on a CPU it is slower than float32)."
+        ).format(count=answer.count_params(), optimizer=type(optimizer).__name__)
     )
 
 
