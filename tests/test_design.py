@@ -178,7 +178,7 @@ def test_notebooks_that_draw_show_figures_inline_from_their_setup_cell(folder):
         if any(re.search(r"\b(plots|digits)\.(show|plot)_\w+\(", source) for source in code):
             drawing.append(notebook.name)
             assert "plots.show_figures_inline()" in setup, notebook.name
-    assert "02_visualization.ipynb" in drawing and "04_compile_fit.ipynb" in drawing
+    assert "02_visualization.ipynb" in drawing and "05_prediction.ipynb" in drawing
 
 
 def test_the_command_line_and_the_runner_do_not_import_tensorflow():

@@ -55,7 +55,8 @@ def _check_one_change(answer, history) -> Verdict:
         )
     if answer is history or model is getattr(history, "model", None):
         return wrong(_("That is the lesson's model of this notebook; build a new one with one change."))
-    found = sorted({_(CHANGES[kind]) for kind in _layer_kinds(model) if kind in CHANGES})
+    names = {CHANGES[kind] for kind in _layer_kinds(model) if kind in CHANGES}
+    found = sorted(_(name) for name in names)
     if not found:
         return wrong(
             _(
