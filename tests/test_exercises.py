@@ -15,10 +15,24 @@ from keras import layers
 from course_tools.nbcheck import is_checked
 from course_utils import exercises
 from course_utils.data import load_dataset
-from course_utils.exercises import ExerciseText, ____, nb00, nb01, nb02, nb03, nb04, nb05
+from course_utils.exercises import (
+    ExerciseText,
+    ____,
+    nb00,
+    nb01,
+    nb02,
+    nb03,
+    nb04,
+    nb05,
+    nb06,
+    nb07,
+    nb08,
+    nb09,
+)
+from course_utils.models import build_cnn
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-CORE = {f"{n:02d}": next(NOTEBOOKS_DIR.glob(f"{n:02d}_*.ipynb")) for n in range(6)}
+NUMBERED = {f"{n:02d}": next(NOTEBOOKS_DIR.glob(f"{n:02d}_*.ipynb")) for n in range(10)}
 ALL_EXERCISES = [exercise for group in exercises.EXERCISE_SETS.values() for exercise in group]
 
 
@@ -82,17 +96,17 @@ def test_hint_and_solution_are_markdown_text(exercise):
     assert exercise.title and exercise.task
 
 
-def test_the_groups_hold_two_to_four_exercises_named_by_notebook():
-    assert list(exercises.EXERCISE_SETS) == ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05"]
+def test_the_groups_hold_one_to_four_exercises_named_by_notebook():
+    assert list(exercises.EXERCISE_SETS) == [f"nb{n:02d}" for n in range(10)]
     for name, group in exercises.EXERCISE_SETS.items():
-        assert 2 <= len(group) <= 4
+        assert 1 <= len(group) <= 4
         assert [e.name for e in group] == [f"{name}.q{i}" for i in range(1, len(group) + 1)]
-        assert group.notebook == CORE[name[2:]].name
+        assert group.notebook == NUMBERED[name[2:]].name
         assert f"{name}.q1" in repr(group)
 
 
 def test_a_check_called_without_what_it_needs_says_how_to_call_it():
-    with pytest.raises(TypeError, match=re.escape("nb05.q2.check(answer, data.y_test, predictions)")):
+    with pytest.raises(TypeError, match=re.escape("nb05.q2.check(answer, test_labels, predictions)")):
         nb05.q2.check((4, 9))
     with pytest.raises(TypeError, match=re.escape("nb03.q1.check(answer)")):
         nb03.q1.check(416, "extra")
@@ -381,22 +395,25 @@ def test_nb03_same_padding_inspects_the_model_the_code_built(capsys):
 # --- 04 · compile and fit -----------------------------------------------------------------------------------
 
 
-def test_nb04_steps_per_epoch_with_a_bigger_batch(capsys, sample):
-    n = len(sample.x_train)
-    truth = math.ceil(n / 128)
-    for answer in (truth, np.int64(truth), float(truth)):
-        assert_right(capsys, nb04.q1, answer, n)
-    assert "full batches and one of" in verdict(capsys, nb04.q1, truth, n)[1]
-    assert_right(capsys, nb04.q1, 469, 60_000)
-    assert_right(capsys, nb04.q1, 30, 3_840)  # exactly 30 batches: no part batch
-    assert_wrong(capsys, nb04.q1, n // 128, n, reason="counts the full batches only")
-    assert_wrong(capsys, nb04.q1, math.ceil(n / 32), n, reason="batch_size=32, the lesson's default")
-    assert_wrong(capsys, nb04.q1, n, n, reason="the weights change once per batch")
-    assert_wrong(capsys, nb04.q1, 128, n, reason="128 is the batch size")
-    assert_wrong(capsys, nb04.q1, n / 128, n, reason="Round up")
-    assert_wrong(capsys, nb04.q1, truth + 5, n, reason="how many batches of 128")
-    with pytest.raises(TypeError, match="len\\(data.x_train\\)"):
-        nb04.q1.check(truth, str(n))
+def fitted(steps, epochs=1, model=None):
+    """What ``fit`` returns, as the checks read it: ``.params`` (steps per epoch, epochs) and ``.model``."""
+    history = keras.callbacks.History()
+    history.params = {"verbose": 0, "epochs": epochs, "steps": steps}
+    history.set_model(model)
+    return history
+
+
+def test_nb04_bigger_batch_reads_the_steps_fit_took(capsys):
+    model = object()  # the notebook's trained model, which the learner must not train further
+    assert_right(capsys, nb04.q1, fitted(16), model)
+    assert "takes 63 steps" in verdict(capsys, nb04.q1, fitted(16), model)[1]
+    assert_wrong(capsys, nb04.q1, fitted(63), model, reason="pass batch_size=128 to fit")
+    assert_wrong(capsys, nb04.q1, fitted(469), model, reason="fit on train_images[:2000]")
+    assert_wrong(capsys, nb04.q1, fitted(16, epochs=3), model, reason="one epoch")
+    assert_wrong(capsys, nb04.q1, fitted(16, model=model), model, reason="Fit a fresh copy")
+    assert_wrong(capsys, nb04.q1, fitted(8), model, reason="it takes 16")
+    assert_wrong(capsys, nb04.q1, {"accuracy": [0.9]}, model, reason="not its .history")
+    assert_wrong(capsys, nb04.q1, 16, model, reason="Expected what fit returns")
 
 
 def test_nb04_best_epoch(capsys):
@@ -478,34 +495,192 @@ def test_nb05_confused_pair_ties_and_a_perfect_model(capsys, sample):
     assert "no mistakes" in verdict(capsys, nb05.q2, (1, 2), y_true, y_true)[1]
 
 
-def test_nb05_digit_misread_most_reads_rows_not_columns(capsys, sample):
-    y_true = sample.y_test
-    y_pred = confusions(y_true, (4, 9, 5), (9, 4, 3), (3, 5, 6), (7, 1, 2))  # rows: 3 misread 6 times
-    for answer in (3, np.int64(3), 3.0):
-        assert_right(capsys, nb05.q3, answer, y_true, y_pred)
-    assert_wrong(capsys, nb05.q3, 5, y_true, y_pred, reason="The mistakes on a true digit lie along its row")
-    assert_wrong(capsys, nb05.q3, 4, y_true, y_pred, reason="another digit has more (6)")
-    assert_wrong(capsys, nb05.q3, "3", y_true, y_pred, reason="without quotes")
+def logits_for(predictions, sure):
+    """Logits whose argmax is ``predictions``, with the top probability growing with ``sure``."""
+    pre = np.zeros((len(predictions), 10), dtype=np.float32)
+    pre[np.arange(len(predictions)), predictions] = sure
+    return pre
 
 
-def test_nb05_digit_misread_most_counts_images_not_shares(capsys):
-    y_true = np.concatenate([np.full(100, 3), np.full(10, 2), np.arange(10)])
-    y_pred = confusions(y_true, (3, 8, 6), (2, 7, 4))  # 3: 6 of 101 misread; 2: 4 of 11, a larger share
-    assert_right(capsys, nb05.q3, 3, y_true, y_pred)
-    assert_wrong(capsys, nb05.q3, 2, y_true, y_pred, reason="largest *share* misread")
+def test_nb05_most_confident_mistake(capsys):
+    labels = np.array([1, 2, 3, 4, 5, 6])
+    predicted = np.array([1, 7, 3, 9, 8, 6])  # mistakes at 1, 4 and 3 (in that order of certainty)
+    pre = logits_for(predicted, np.array([20.0, 4.0, 30.0, 6.0, 5.0, 1.0]))
+    pre[4, 0] = 2.0  # image 4 has the largest logit sum but not the largest top probability
+    for answer in (3, np.int64(3), 3.0, np.array(3)):
+        assert_right(capsys, nb05.q3, answer, pre, labels)
+    assert "read it as 9" in verdict(capsys, nb05.q3, 3, pre, labels)[1]
+    assert_wrong(capsys, nb05.q3, 2, pre, labels, reason="reads test image 2 right")
+    assert_wrong(capsys, nb05.q3, 1, pre, labels, reason="*least* confident")
+    assert_wrong(capsys, nb05.q3, 10, pre, labels, reason="images 0 to 5")
+    assert_wrong(capsys, nb05.q3, np.array([3, 4]), pre, labels, reason="Expected one index")
+    assert_wrong(capsys, nb05.q3, "3", pre, labels, reason="without quotes")
+    with pytest.raises(TypeError, match="differ in length"):
+        nb05.q3.check(3, pre, labels[:3])
+
+
+def test_nb05_most_confident_mistake_names_softmax_and_positions(capsys):
+    labels = np.array([0, 0, 0, 0])
+    pre = np.zeros((4, 10), dtype=np.float32)
+    pre[1, [5, 6]] = [10.0, 9.9]  # the largest logit, but shared with a close second: less sure
+    pre[3, 7] = 8.0  # a smaller logit, alone: the most probable mistake
+    pre[0, 0] = pre[2, 0] = 5.0
+    assert_right(capsys, nb05.q3, 3, pre, labels)
+    assert_wrong(capsys, nb05.q3, 1, pre, labels, reason="apply softmax first")
+    labels = np.array([0, 0, 0, 0, 0])
+    pre = logits_for(np.array([0, 0, 3, 0, 2]), np.array([5.0, 5.0, 2.0, 5.0, 9.0]))
+    assert_wrong(capsys, nb05.q3, 1, pre, labels, reason="its index in the test set")  # position 1 of [2, 4]
+    assert_right(capsys, nb05.q3, 4, pre, labels)
+
+
+# --- 06 · your own digit ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared_digit():
+    from course_utils import digits
+
+    return digits.preprocess_image(digits.SAMPLE_DIR / "digit_2_dark-on-light.png")
+
+
+def test_nb06_moved_digit(capsys, prepared_digit):
+    x = prepared_digit
+    model = build_cnn()
+    moved = np.zeros_like(x)
+    moved[:, 4:] = x[:, :-4]
+    for answer in (moved, np.roll(x, 4, axis=1), moved.tolist()):
+        assert_right(capsys, nb06.q1, answer, x, model)
+    assert "the moved one as" in verdict(capsys, nb06.q1, moved, x, model)[1]
+    assert_wrong(capsys, nb06.q1, np.roll(x, 4, axis=0), x, model, reason="You moved it down")
+    assert_wrong(capsys, nb06.q1, np.roll(x, -4, axis=1), x, model, reason="to the left")
+    assert_wrong(capsys, nb06.q1, np.roll(x, 2, axis=1), x, model, reason="0 rows down and 2 columns")
+    assert_wrong(capsys, nb06.q1, x, x, model, reason="x itself")
+    assert_wrong(capsys, nb06.q1, moved[..., 0], x, model, reason="Keep the shape (28, 28, 1)")
+    assert_wrong(capsys, nb06.q1, 1 - x, x, model, reason="That is not x moved")
+    assert_wrong(capsys, nb06.q1, 4, x, model, reason="Expected an image")
+
+
+# --- 07 · a better model ----------------------------------------------------------------------------------
+
+
+def lesson_layers(*extra_at):
+    """The lesson's layers, with (position, layer) pairs inserted."""
+    stack = [
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10),
+    ]
+    for position, layer in extra_at:
+        stack.insert(position, layer)
+    return keras.Sequential([keras.Input((28, 28, 1)), *stack])
+
+
+def test_nb07_dropout_model(capsys):
+    assert_right(capsys, nb07.q1, lesson_layers((6, layers.Dropout(0.5))))
+    assert "dropout adds none" in verdict(capsys, nb07.q1, lesson_layers((6, layers.Dropout(0.5))))[1]
+    assert_wrong(capsys, nb07.q1, lesson_layers(), reason="no Dropout layer")
+    assert_wrong(capsys, nb07.q1, lesson_layers((7, layers.Dropout(0.5))), reason="after the output layer")
+    assert_wrong(capsys, nb07.q1, lesson_layers((5, layers.Dropout(0.5))), reason="sits after Flatten")
+    assert_wrong(capsys, nb07.q1, lesson_layers((6, layers.Dropout(0.25))), reason="rate is 0.25")
+    two = lesson_layers((6, layers.Dropout(0.5)), (5, layers.Dropout(0.5)))
+    assert_wrong(capsys, nb07.q1, two, reason="2 Dropout layers")
+    no_pool = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, (3, 3)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10),
+        ]
+    )
+    assert_wrong(capsys, nb07.q1, no_pool, reason="keep the lesson's layers in their order")
+    softmax = lesson_layers((6, layers.Dropout(0.5)))
+    softmax.layers[-1].activation = keras.activations.softmax
+    assert_wrong(capsys, nb07.q1, softmax, reason="no activation, so that it gives logits")
+    assert_wrong(capsys, nb07.q1, "model", reason="Expected a Keras model")
+
+
+# --- 08 · Fashion-MNIST -----------------------------------------------------------------------------------
+
+
+def test_nb08_one_change_against_overfitting(capsys):
+    lesson = history_of([0.80, 0.95], [0.82, 0.88])
+    lesson.set_model(build_cnn())
+    changed = history_of([0.78, 0.86], [0.80, 0.87])
+    changed.set_model(lesson_layers((5, layers.Dropout(0.25))))
+    changed.params = {"epochs": 2, "steps": 10}
+    assert_right(capsys, nb08.q1, changed, lesson)
+    out = verdict(capsys, nb08.q1, changed, lesson)[1]
+    assert "(dropout)" in out and "-1.0 points" in out and "+7.0 points after 2 epoch(s)" in out
+    unchanged = history_of([0.8], [0.8])
+    unchanged.set_model(build_cnn())
+    unchanged.params = {"epochs": 1, "steps": 10}
+    assert_wrong(capsys, nb08.q1, unchanged, lesson, reason="none of 07's changes")
+    assert_wrong(capsys, nb08.q1, lesson, lesson, reason="the lesson's model of this notebook")
+    no_val = keras.callbacks.History()
+    no_val.history, no_val.params = {"accuracy": [0.9]}, {"epochs": 1, "steps": 10}
+    no_val.set_model(changed.model)
+    assert_wrong(capsys, nb08.q1, no_val, lesson, reason="validation_split=0.1")
+    long = history_of([0.8] * 5, [0.8] * 5)
+    long.set_model(changed.model)
+    long.params = {"epochs": 5, "steps": 10}
+    assert_wrong(capsys, nb08.q1, long, lesson, reason="yours ran 5")
+    assert_wrong(capsys, nb08.q1, changed.history, lesson, reason="not its .history")
+    with pytest.raises(TypeError, match="validation_split"):
+        nb08.q1.check(changed, {"accuracy": [0.9]})
+
+
+# --- 09 · scaling out -------------------------------------------------------------------------------------
+
+
+def test_nb09_mixed_precision_model_under_the_strategy(capsys):
+    from course_utils.distribute import build_cnn_for_policy, mixed_precision_policy
+
+    strategy = tf.distribute.get_strategy()
+
+    def compiled(model):
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    with mixed_precision_policy(True):
+        right_model = compiled(build_cnn_for_policy(num_classes=10))
+        all_float16 = compiled(build_cnn(num_classes=10))
+        not_compiled = build_cnn_for_policy(num_classes=10)
+    assert_right(capsys, nb09.q1, right_model, strategy)
+    assert "LossScaleOptimizer" in verdict(capsys, nb09.q1, right_model, strategy)[1]
+    assert_wrong(capsys, nb09.q1, all_float16, strategy, reason="Its output layer computes in float16")
+    assert_wrong(capsys, nb09.q1, not_compiled, strategy, reason="not compiled")
+    assert_wrong(
+        capsys, nb09.q1, compiled(build_cnn_for_policy(num_classes=10)), strategy, reason="not float16"
+    )
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert_wrong(capsys, nb09.q1, right_model, mirrored, reason="outside this strategy's scope")
+    assert_wrong(capsys, nb09.q1, "model", strategy, reason="Expected a Keras model")
 
 
 # --- the solutions work, in the notebooks' own namespaces -------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def notebook_namespaces(sample):
+def notebook_namespaces(sample, prepared_digit):
     """The names each notebook has defined when its exercises run (at CI parameters, on the sample)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from course_utils.distribute import build_cnn_for_policy, mixed_precision_policy
+    from course_utils.params import check_params
+
+    params = check_params()
+    rng = np.random.default_rng(0)
+    lesson_model = build_cnn()
+    fashion_history = history_of([0.80, 0.95], [0.82, 0.88])
+    fashion_history.set_model(build_cnn())
     x_test_raw = sample.x_test.reshape(-1, 28, 28)
     predictions = confusions(sample.y_test, (4, 9, 7), (9, 4, 2), (3, 5, 6))
     lesson = {"train_images": sample.x_train, "train_labels": sample.y_train}
@@ -514,8 +689,32 @@ def notebook_namespaces(sample):
         "01": {"np": np, **lesson, "test_images": x_test_raw.reshape(-1, 28, 28, 1)},
         "02": {"np": np, "plt": plt, "data": sample, **lesson},
         "03": {"np": np, "keras": keras, "layers": layers, "models": keras.models},
-        "04": {"keras": keras, "data": sample, "history": history_of([0.8, 0.9], [0.85, 0.88])},
-        "05": {"np": np, "keras": keras, "data": sample, "predictions": predictions},
+        "04": {
+            "keras": keras,
+            "data": sample,
+            "params": params,
+            "model": lesson_model,
+            **lesson,
+            "history": history_of([0.8, 0.9], [0.85, 0.88]),
+        },
+        "05": {
+            "np": np,
+            "keras": keras,
+            "test_labels": sample.y_test,
+            "predictions": predictions,
+            "pre": logits_for(predictions, rng.uniform(1, 10, len(predictions))),
+        },
+        "06": {"np": np, "x": prepared_digit, "model": lesson_model},
+        "07": {"keras": keras},
+        "08": {"keras": keras, "data": sample, "params": params, "history": fashion_history},
+        "09": {
+            "keras": keras,
+            "data": sample,
+            "params": params,
+            "strategy": tf.distribute.get_strategy(),
+            "mixed_precision_policy": mixed_precision_policy,
+            "build_cnn_for_policy": build_cnn_for_policy,
+        },
     }
     plt.close("all")
 
@@ -572,9 +771,9 @@ def test_every_exercise_the_notebooks_mention_exists():
         assert hasattr(exercises.EXERCISE_SETS[group], question), f"{notebook} uses {group}.{question}"
 
 
-@pytest.mark.parametrize("number", sorted(CORE), ids=lambda n: CORE[n].stem)
-def test_each_core_notebook_ends_with_its_exercises(number):
-    cells, start, end = exercise_cells(CORE[number])
+@pytest.mark.parametrize("number", sorted(NUMBERED), ids=lambda n: NUMBERED[n].stem)
+def test_each_notebook_ends_with_its_exercises_then_a_recap(number):
+    cells, start, end = exercise_cells(NUMBERED[number])
     group = exercises.EXERCISE_SETS[f"nb{number}"]
     assert end == start + 2 + 2 * len(group), "## Exercises holds the exercises and nothing else"
     assert cells[start + 1].source == f"from course_utils.exercises import ____, {group.name}"
@@ -587,17 +786,22 @@ def test_each_core_notebook_ends_with_its_exercises(number):
             assert " ".join(choice.split()) in " ".join(task.source.split())
         lines = code.source.splitlines()
         assert lines[-1] == f"{exercise.name}.{exercise.usage}"
-        if usage_arguments(exercise)[0] == "answer":  # a value: one blank, then the check
-            assert len(lines) == 2 and lines[0].startswith("answer = ____  # your answer")
-        else:  # code to write or change: a blank or a comment says where
+        if is_code_exercise(exercise, code.source):  # code to write or change: a blank or a comment says where
             assert "____" in code.source or "# your code" in code.source
+        else:  # a value: one blank, then the check
+            assert len(lines) == 2 and lines[0].startswith("answer = ____  # your answer")
         assert not is_checked(code) and not code.outputs
 
 
-@pytest.mark.parametrize("number", sorted(CORE), ids=lambda n: CORE[n].stem)
+def is_code_exercise(exercise, source: str) -> bool:
+    """An exercise where the learner writes or changes code (the check inspects what it produced)."""
+    return "# your code" in source or usage_arguments(exercise)[0] != "answer"
+
+
+@pytest.mark.parametrize("number", sorted(NUMBERED), ids=lambda n: NUMBERED[n].stem)
 def test_the_exercise_cells_run_as_given(capsys, number, notebook_namespaces):
     """Run unchanged, each exercise cell asks for the answer (the blank) or says what is still missing."""
-    cells, start, end = exercise_cells(CORE[number])
+    cells, start, end = exercise_cells(NUMBERED[number])
     namespace = dict(notebook_namespaces[number])
     code = [cell.source for cell in cells[start:end] if cell.cell_type == "code"]
     for source in code:
@@ -607,14 +811,19 @@ def test_the_exercise_cells_run_as_given(capsys, number, notebook_namespaces):
     assert asked == len(code) - 1, out
 
 
-# 04-09 join this list when their recaps are written (branch lessonb).
-RECAPPED = ["00", "01", "02", "03"]
-
-
-@pytest.mark.parametrize("number", RECAPPED)
+@pytest.mark.parametrize("number", sorted(NUMBERED), ids=lambda n: NUMBERED[n].stem)
 def test_the_notebook_ends_with_a_recap_of_three_to_five_points_then_whats_next(number):
-    cells = [c for c in nbformat.read(CORE[number], as_version=4).cells if c.cell_type == "markdown"]
-    recap, last = cells[-2].source, cells[-1].source
-    assert recap.startswith("## Recap") and last.startswith("## What's next")
-    points = [line for line in recap.splitlines() if line.startswith("- ")]
+    cells = nbformat.read(NUMBERED[number], as_version=4).cells
+    recap, whats_next = cells[-2], cells[-1]
+    assert recap.cell_type == "markdown" and recap.source.startswith("## Recap\n")
+    points = [line for line in recap.source.splitlines() if line.startswith("- ")]
     assert 3 <= len(points) <= 5, points
+    assert whats_next.source.startswith("## What's next")
+
+
+@pytest.mark.parametrize("number", sorted(NUMBERED), ids=lambda n: NUMBERED[n].stem)
+def test_the_notebook_has_an_exercise_that_asks_for_code(number):
+    cells, start, end = exercise_cells(NUMBERED[number])
+    group = exercises.EXERCISE_SETS[f"nb{number}"]
+    code = [c.source for c in cells[start:end] if c.cell_type == "code"][1:]
+    assert any(is_code_exercise(exercise, source) for exercise, source in zip(group, code, strict=True))

@@ -57,7 +57,7 @@ def test_each_name_is_declared_the_same_way_in_every_notebook_and_00_declares_on
 # runner's and CI's values (epochs=1) would not reach it.
 TRAINING = {"epochs", "batch_size", "seed", "dataset", "data_source", "artifacts_dir", "learning_rate"}
 HELPERS_READ = {
-    "load_or_train(": TRAINING | {"strategy", "mixed_precision"},  # trains like 04 when 04 has not run
+    "load_or_train(": TRAINING,  # trains like 04 (no strategy, float32) when 04 has not run
     "save_trained_model(": TRAINING,
     "load_trained_model(": {"dataset", "artifacts_dir"},
     "ResumeGuard(": TRAINING,

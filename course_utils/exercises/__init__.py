@@ -1,4 +1,4 @@
-"""Exercises with checkers for the core notebooks 00-05, in the manner of Kaggle Learn.
+"""Exercises with checkers for the notebooks 00-09, in the manner of Kaggle Learn.
 
 Each notebook ends with a few exercises, one group per notebook. Some ask for a value::
 
@@ -28,6 +28,10 @@ from course_utils.exercises.nb02_visualization import nb02
 from course_utils.exercises.nb03_model_anatomy import nb03
 from course_utils.exercises.nb04_compile_fit import nb04
 from course_utils.exercises.nb05_prediction import nb05
+from course_utils.exercises.nb06_your_digit import nb06
+from course_utils.exercises.nb07_better_model import nb07
+from course_utils.exercises.nb08_fashion_mnist import nb08
+from course_utils.exercises.nb09_scaling_out import nb09
 
 __all__ = [
     "____",
@@ -41,6 +45,10 @@ __all__ = [
     "nb03",
     "nb04",
     "nb05",
+    "nb06",
+    "nb07",
+    "nb08",
+    "nb09",
 ]
 
-EXERCISE_SETS = {s.name: s for s in (nb00, nb01, nb02, nb03, nb04, nb05)}
+EXERCISE_SETS = {s.name: s for s in (nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09)}

@@ -3,85 +3,81 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from course_utils.exercises.checking import (
-    ContextError,
+    AnswerError,
     Exercise,
     ExerciseSet,
     Verdict,
     as_choice,
     as_history,
-    as_number,
     as_whole_number,
     describe,
-    is_close,
     right,
     wrong,
 )
 from course_utils.i18n import N_, _
 
 NEW_BATCH_SIZE = 128
+EXERCISE_IMAGES = 2000  # a slice of the training set: one epoch takes seconds
 
 
-def _check_steps_per_epoch(answer, num_train) -> Verdict:
-    if (
-        isinstance(num_train, (bool, np.bool_))
-        or not isinstance(num_train, numbers.Integral)
-        or num_train < 1
-    ):
-        raise ContextError(
-            _("num_train should be the number of training images, got {got}").format(got=describe(num_train))
+def _check_bigger_batch(answer, model) -> Verdict:
+    if isinstance(answer, dict):
+        raise AnswerError(
+            _(
+                "Pass what fit returns (the History itself), not its .history: the step count is in its "
+                ".params."
+            )
         )
-    n = int(num_train)
-    truth = math.ceil(n / NEW_BATCH_SIZE)
-    value = as_number(answer, N_("a number of steps, a whole number"))
-    if not value.is_integer():
-        if is_close(value, n / NEW_BATCH_SIZE, 1e-6):
-            return wrong(
-                _(
-                    "{count:,} / 128 = {value:g} is not whole: the images left over form one more, smaller "
-                    "batch, and that is one more step. Round up."
-                ).format(count=n, value=value)
+    params = getattr(answer, "params", None)
+    if not isinstance(params, dict) or "steps" not in params:
+        raise AnswerError(
+            _("Expected what fit returns, a History (answer = clone.fit(...)); got {got}.").format(
+                got=describe(answer)
             )
-        return wrong(_("A number of steps is whole; {value:g} is not.").format(value=value))
-    steps = int(value)
-    if steps == truth:
-        rest = n % NEW_BATCH_SIZE
-        if rest:
-            message = _(
-                "ceil({count:,} / 128) = {steps} weight updates per epoch ({full} full batches and "
-                "one of {rest})."
-            )
-        else:
-            message = _("ceil({count:,} / 128) = {steps} weight updates per epoch.")
-        return right(message.format(count=n, steps=truth, full=n // NEW_BATCH_SIZE, rest=rest))
-    if steps == n // NEW_BATCH_SIZE:
+        )
+    if model is not None and getattr(answer, "model", None) is model:
         return wrong(
             _(
-                "That counts the full batches only; the {rest} images left over make one more batch, and "
-                "one more step."
-            ).format(rest=n % NEW_BATCH_SIZE)
-        )
-    if steps == math.ceil(n / 32):
-        return wrong(
-            _(
-                "That is the count at batch_size=32, the lesson's default (fit's log shows it as "
-                "'steps/steps'). With 128 images per batch there are four times fewer steps."
+                "You trained the notebook's own model further, after it was saved. Fit a fresh copy: "
+                "clone = keras.models.clone_model(model), then compile and fit the clone."
             )
         )
-    if steps == n:
-        return wrong(
-            _("That is the number of images; the weights change once per batch, not once per image.")
+    steps, epochs = params["steps"], params.get("epochs")
+    if epochs != 1:
+        return wrong(_("Fit for one epoch (epochs=1); yours ran {epochs}.").format(epochs=epochs))
+    at_128, at_32 = math.ceil(EXERCISE_IMAGES / NEW_BATCH_SIZE), math.ceil(EXERCISE_IMAGES / 32)
+    if steps == at_128:
+        return right(
+            _(
+                "{steps} steps of {batch} images cover {count:,} images (the last batch is smaller). With "
+                "the "
+                "lesson's batch of 32 the same epoch takes {old} steps: a batch four times bigger gives four "
+                "times fewer weight updates per epoch. Each step costs more, so an epoch is not four times "
+                "faster, and fewer updates usually need more epochs or a larger learning rate."
+            ).format(steps=steps, batch=NEW_BATCH_SIZE, count=EXERCISE_IMAGES, old=at_32)
         )
-    if steps == NEW_BATCH_SIZE:
-        return wrong(_("128 is the batch size, images per step, not the number of steps."))
+    if steps == at_32:
+        return wrong(
+            _("{steps} steps is the batch of 32, Keras' default: pass batch_size=128 to fit.").format(
+                steps=steps
+            )
+        )
+    if steps > at_128 and steps * NEW_BATCH_SIZE > EXERCISE_IMAGES + NEW_BATCH_SIZE:
+        return wrong(
+            _(
+                "{steps} steps is more than {count:,} images need at 128 per batch: fit on "
+                "train_images[:{count}] and train_labels[:{count}] with batch_size=128."
+            ).format(steps=steps, count=EXERCISE_IMAGES)
+        )
     return wrong(
-        _("{steps:,} is not it: how many batches of 128 does it take to cover {count:,} images?").format(
-            steps=steps, count=n
-        )
+        _(
+            "The epoch took {steps} steps; with batch_size=128 on the first {count:,} training images it "
+            "takes {truth}."
+        ).format(steps=steps, count=EXERCISE_IMAGES, truth=at_128)
     )
 
 
@@ -167,25 +163,31 @@ nb04 = ExerciseSet(
     Exercise(
         N_("A bigger batch"),
         N_(
-            "How many weight updates (steps) would one epoch make with `batch_size=128` on this "
-            "notebook's training set?"
+            "Fit a fresh copy of the model for one epoch with `batch_size=128` on the first 2,000 training "
+            "images, and compare the number of steps with the lesson's batch of 32."
         ),
-        _check_steps_per_epoch,
+        _check_bigger_batch,
         hint=N_(
-            "One step per batch. Divide the number of training images, `len(data.x_train)`, by 128; what "
-            "happens to the images left over?"
+            "`clone = keras.models.clone_model(model)` gives the same layers with new weights. Compile it as "
+            "above, then `clone.fit(train_images[:2000], train_labels[:2000], epochs=1, batch_size=128)`; "
+            "`fit` returns the History to check."
         ),
         solution=N_(
-            "Divide and round up:\n\n"
+            "A fresh copy, compiled as the lesson's model, fitted once on 2,000 images:\n\n"
             "```python\n"
-            "import math\n\n"
-            "answer = math.ceil(len(data.x_train) / 128)\n"
+            "clone = keras.models.clone_model(model)\n"
+            "clone.compile(\n"
+            "    optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),\n"
+            "    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),\n"
+            "    metrics=['accuracy'],\n"
+            ")\n"
+            "answer = clone.fit(\n"
+            "    train_images[:2000], train_labels[:2000], epochs=1, batch_size=128, verbose=2\n"
+            ")\n"
             "```\n\n"
-            "That is 32 on the offline sample (4,000 images) and 469 on full MNIST (60,000). The "
-            "last batch is "
-            "smaller, but it is still a step."
+            "The log shows 16 steps (`16/16`); with `batch_size=32` it would show 63."
         ),
-        usage="check(answer, len(data.x_train))",
+        usage="check(answer, model)",
     ),
     Exercise(
         N_("The best epoch"),

@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils.exercises.checking import (
+    AnswerError,
+    ContextError,
     Exercise,
     ExerciseSet,
     Verdict,
-    as_class,
+    as_labels,
     as_number,
     as_pair,
+    as_whole_number,
     confusion_counts,
+    describe,
     is_close,
     right,
     wrong,
@@ -103,43 +107,92 @@ def _check_confused_pair(answer, y_true, y_pred) -> Verdict:
     )
 
 
-def _check_most_missed_class(answer, y_true, y_pred) -> Verdict:
-    matrix = confusion_counts(y_true, y_pred)
-    per_row = matrix.sum(axis=1)
-    missed = per_row - np.diag(matrix)
-    wrongly_answered = matrix.sum(axis=0) - np.diag(matrix)
-    digit = as_class(answer, len(matrix))
-    if missed.max() == 0:
-        return right(_("The model made no mistakes at all, so no digit is misread."))
-    if missed[digit] == missed.max():
-        return right(
-            _(
-                "{missed} of the {total} test images of {digit} were misread ({share:.1%}), the most of any "
-                "digit."
-            ).format(
-                missed=missed[digit], total=per_row[digit], digit=digit, share=missed[digit] / per_row[digit]
+def _softmax_rows(logits) -> np.ndarray:
+    logits = np.asarray(logits, dtype=np.float64)
+    exps = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def _check_most_confident_mistake(answer, pre, labels) -> Verdict:
+    pre = np.asarray(pre)
+    if pre.ndim != 2:
+        raise ContextError(
+            _("pre should be what model.predict returns, one row of logits per image; got {got}").format(
+                got=describe(pre)
             )
         )
-    if wrongly_answered[digit] == wrongly_answered.max():
+    labels = as_labels(labels, "test_labels")
+    if len(labels) != len(pre):
+        raise ContextError(
+            _("pre and test_labels differ in length ({a} and {b})").format(a=len(pre), b=len(labels))
+        )
+    if isinstance(answer, np.ndarray) and answer.ndim > 0:
+        raise AnswerError(
+            _(
+                "Expected one index, a whole number; got {got}. Take the position of the largest value."
+            ).format(got=describe(answer))
+        )
+    index = as_whole_number(answer, N_("an index into the test set, a whole number"))
+    predicted = pre.argmax(axis=1)
+    mistakes = np.flatnonzero(predicted != labels)
+    if mistakes.size == 0:
+        return right(_("The model made no mistakes at all, so there is no mistake to find."))
+    confidence = _softmax_rows(pre).max(axis=1)
+    top = confidence[mistakes].max()
+    best = mistakes[confidence[mistakes] >= top - 1e-6]  # float32 and float64 softmax may differ a little
+    if index in best:
+        return right(
+            _(
+                "Test image {index} is a {label}, and the model read it as {predicted} with probability "
+                "{probability:.2%}. Look at it with plt.imshow(test_images[{index}]): a sure model can be "
+                "surely wrong."
+            ).format(
+                index=index,
+                label=labels[index],
+                predicted=predicted[index],
+                probability=confidence[index],
+            )
+        )
+    if not 0 <= index < len(labels):
+        return wrong(
+            _("The test set has images 0 to {last}; {index} is not one of them.").format(
+                last=len(labels) - 1, index=index
+            )
+        )
+    position = int(np.argmax(confidence[mistakes]))
+    if index == position and index not in mistakes:
         return wrong(
             _(
-                "{digit} is the answer the model most often gives wrongly ({count} times, in column "
-                "{digit}). The mistakes on a true digit lie along its row, not its column."
-            ).format(digit=digit, count=wrongly_answered[digit])
+                "That is the mistake's position in the list of mistakes; give its index in the test set "
+                "(the list's value at that position)."
+            )
         )
-    rates = missed / np.maximum(per_row, 1)
-    if rates[digit] == rates.max():
+    if predicted[index] == labels[index]:
         return wrong(
             _(
-                "{digit} has the largest *share* misread ({share:.1%}), but the question counts images: "
-                "another digit has more misread ({most} against {missed})."
-            ).format(digit=digit, share=rates[digit], most=missed.max(), missed=missed[digit])
+                "The model reads test image {index} right (a {label}). Keep only the images where the "
+                "prediction differs from the label."
+            ).format(index=index, label=labels[index])
         )
+    by_logit = mistakes[int(np.argmax(pre[mistakes].max(axis=1)))]
+    if index == by_logit:
+        return wrong(
+            _(
+                "That mistake has the largest logit, but a logit is not a probability: apply softmax first, "
+                "then take the largest probability."
+            )
+        )
+    if index == mistakes[int(np.argmin(confidence[mistakes]))]:
+        return wrong(
+            _("That is the *least* confident mistake; take the largest probability, not the smallest.")
+        )
+    if index == mistakes[0]:
+        return wrong(_("That is the first mistake in the test set; another one is more confident."))
     return wrong(
         _(
-            "{missed} test images of {digit} were misread; another digit has more ({most}). Add up each row "
-            "without its diagonal cell."
-        ).format(missed=missed[digit], digit=digit, most=missed.max())
+            "Test image {index} is a mistake, read with probability {probability:.2%}; another mistake has "
+            "{top:.2%}."
+        ).format(index=index, probability=confidence[index], top=top)
     )
 
 
@@ -176,33 +229,37 @@ nb05 = ExerciseSet(
             "diagonal and find the largest cell:\n\n"
             "```python\n"
             "from sklearn.metrics import confusion_matrix\n\n"
-            "cm = confusion_matrix(data.y_test, predictions)\n"
+            "cm = confusion_matrix(test_labels, predictions)\n"
             "both = cm + cm.T\n"
             "np.fill_diagonal(both, 0)\n"
             "answer = np.unravel_index(both.argmax(), both.shape)\n"
             "```\n\n"
             "It depends on the run; 4 and 9, 3 and 5, 7 and 9 are common."
         ),
-        usage="check(answer, data.y_test, predictions)",
+        usage="check(answer, test_labels, predictions)",
     ),
     Exercise(
-        N_("The digit misread most"),
-        N_("Which true digit has the most test images misclassified (a count, not a share)?"),
-        _check_most_missed_class,
+        N_("The most confident mistake"),
+        N_(
+            "Write code that finds the test image the model got wrong with the highest probability, and give "
+            "its index in the test set."
+        ),
+        _check_most_confident_mistake,
         hint=N_(
-            "Rows are true digits. A row's total minus its diagonal cell is the number of that digit's "
-            "images the model got wrong."
+            "Softmax each row of `pre` (`keras.ops.softmax(pre)`), take each row's largest probability, keep "
+            "the rows where `np.argmax(pre, axis=1) != test_labels`, and find the largest among them. "
+            "`np.flatnonzero(mask)` turns a True/False mask into indices."
         ),
         solution=N_(
-            "Count each row's mistakes (its total minus its diagonal cell) and take the largest:\n\n"
+            "The probability of each prediction, the indices of the mistakes, then the largest:\n\n"
             "```python\n"
-            "from sklearn.metrics import confusion_matrix\n\n"
-            "cm = confusion_matrix(data.y_test, predictions)\n"
-            "missed = cm.sum(axis=1) - np.diag(cm)\n"
-            "answer = int(np.argmax(missed))\n"
+            "probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(pre))\n"
+            "confidence = probabilities.max(axis=1)\n"
+            "mistakes = np.flatnonzero(np.argmax(pre, axis=1) != test_labels)\n"
+            "answer = int(mistakes[np.argmax(confidence[mistakes])])\n"
             "```\n\n"
-            "It depends on the run."
+            "It depends on the run. `plt.imshow(test_images[answer])` shows it."
         ),
-        usage="check(answer, data.y_test, predictions)",
+        usage="check(answer, pre, test_labels)",
     ),
 )
