@@ -47,7 +47,7 @@ STEPS = [
         "compile",
         [
             r"model\.compile\(",
-            r"optimizer=[\"']adam[\"']",
+            r"optimizer=([\"']adam[\"']|keras\.optimizers\.Adam\()",
             r"SparseCategoricalCrossentropy\(from_logits=True\)",
         ],
     ),
@@ -62,7 +62,7 @@ STEPS = [
     ),
     ("04", "the accuracy plot", [r"plt\.plot\(", r"history\.history\["]),
     ("05", "show test_images[1]", [r"plt\.imshow\(test_images\[1\]\)"]),
-    ("05", "predict the test set", [r"pre = model\.predict\(test_images\)", r"^pre\[1\]"]),
+    ("05", "predict the test set", [r"pre = model\.predict\(test_images[,)]", r"^pre\[1\]"]),
     ("05", "softmax and argmax", [r"softmax\(", r"argmax\("]),
 ]
 SAMPLE = {"train": [4000, 28, 28, 1], "test": [1000, 28, 28, 1]}  # the offline MNIST sample, reshaped
@@ -99,9 +99,9 @@ def test_the_blog_cells_run_in_order_in_one_fresh_kernel(tmp_path):
     start = nbformat.v4.new_code_cell(
         "# What the parameters cells would set: one epoch, and no network.\n"
         "from course_utils.params import check_params\n\n"
-        'epochs, data_source, dataset = 1, "offline", "mnist"\n'
+        'epochs, batch_size, data_source, dataset = 1, 32, "offline", "mnist"\n'
         f"artifacts_dir = {str(tmp_path / 'artifacts')!r}\n"
-        "params = check_params(epochs=epochs, data_source=data_source, dataset=dataset, "
+        "params = check_params(epochs=epochs, batch_size=batch_size, data_source=data_source, dataset=dataset, "
         "artifacts_dir=artifacts_dir)"
     )
     report = nbformat.v4.new_code_cell(

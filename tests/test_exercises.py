@@ -786,7 +786,9 @@ def test_each_notebook_ends_with_its_exercises_then_a_recap(number):
             assert " ".join(choice.split()) in " ".join(task.source.split())
         lines = code.source.splitlines()
         assert lines[-1] == f"{exercise.name}.{exercise.usage}"
-        if is_code_exercise(exercise, code.source):  # code to write or change: a blank or a comment says where
+        if is_code_exercise(
+            exercise, code.source
+        ):  # code to write or change: a blank or a comment says where
             assert "____" in code.source or "# your code" in code.source
         else:  # a value: one blank, then the check
             assert len(lines) == 2 and lines[0].startswith("answer = ____  # your answer")
