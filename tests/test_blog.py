@@ -101,8 +101,8 @@ def test_the_blog_cells_run_in_order_in_one_fresh_kernel(tmp_path):
         "from course_utils.params import check_params\n\n"
         'epochs, batch_size, data_source, dataset = 1, 32, "offline", "mnist"\n'
         f"artifacts_dir = {str(tmp_path / 'artifacts')!r}\n"
-        "params = check_params(epochs=epochs, batch_size=batch_size, data_source=data_source, dataset=dataset, "
-        "artifacts_dir=artifacts_dir)"
+        "params = check_params(epochs=epochs, batch_size=batch_size, data_source=data_source,\n"
+        "                      dataset=dataset, artifacts_dir=artifacts_dir)"
     )
     report = nbformat.v4.new_code_cell(
         "import json\n"
