@@ -40,6 +40,8 @@ LANGUAGE = "zh_CN"
 TARGET_FOLDER = "zh"  # notebooks/zh
 LANGUAGE_LINE = f'course_utils.set_language("{LANGUAGE}")'
 _SETUP_IMPORT = re.compile(r"^import course_utils\b.*$", re.MULTILINE)
+# A setup cell may import only from the package (00: `from course_utils.params import check_params`).
+_PACKAGE_IMPORT = re.compile(r"^(?:import course_utils\b|from course_utils[\w.]* import\b).*$", re.MULTILINE)
 UPDATE_COMMAND = "python -m course_tools translate --update"
 # Markdown links and images ](target), and HTML href="..." / src="...".
 _MD_LINK = re.compile(r"(\]\()([^)\s]+)((?:\s+\"[^\"]*\")?\))")
@@ -271,12 +273,16 @@ def add_language_line(source: str) -> str:
     """The setup cell's source with ``LANGUAGE_LINE`` as the first statement after its imports.
 
     It goes after the import block that starts with ``import course_utils`` (and its blank line), so the
-    cell stays in ruff's import order and the language is set before ``check_params`` runs.
+    cell stays in ruff's import order and the language is set before ``check_params`` runs. A setup cell
+    that only has ``from course_utils... import`` lines gets ``import course_utils`` before them.
     """
     lines = source.split("\n")
     start = next((i for i, line in enumerate(lines) if _SETUP_IMPORT.match(line)), None)
     if start is None:
-        raise ValueError("no `import course_utils` line to add the language switch after")
+        start = next((i for i, line in enumerate(lines) if _PACKAGE_IMPORT.match(line)), None)
+        if start is None:
+            raise ValueError("no `import course_utils` line to add the language switch after")
+        lines.insert(start, "import course_utils")
     end = start + 1
     while end < len(lines) and lines[end].startswith(("import ", "from ")):
         end += 1
@@ -308,7 +314,7 @@ def translate_notebook(notebook: str | Path, target_dir: str | Path, locale_dir=
             cell.source = rewrite_links(text, notebook.parent, link_dir, translated or {notebook.name})
         elif cell.cell_type == "code":
             cell.source = translate_comments(cell.source, cell.id, entries)
-            if not switched and _SETUP_IMPORT.search(cell.source):
+            if not switched and _PACKAGE_IMPORT.search(cell.source):
                 cell.source = add_language_line(cell.source)
                 switched = True
     if not switched:

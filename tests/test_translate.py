@@ -302,6 +302,13 @@ def test_the_language_line_goes_right_after_the_import():
     assert translate.add_language_line(
         setup
     ) == 'import course_utils\n\ncourse_utils.set_language("zh_CN")\n' + ("params = check_params()")
+    only_from = "from course_utils.params import check_params\n\nparams = check_params()"  # 00's setup cell
+    assert translate.add_language_line(only_from).splitlines()[:4] == [
+        "import course_utils",
+        "from course_utils.params import check_params",
+        "",
+        'course_utils.set_language("zh_CN")',
+    ]
     with pytest.raises(ValueError, match="import course_utils"):
         translate.add_language_line("import numpy as np")
 
