@@ -13,7 +13,7 @@ import pytest
 from idx_files import write_idx
 
 from course_utils import data
-from course_utils.checksums import ChecksumError
+from course_utils.sources import ChecksumError
 from course_utils.data import DATASETS, IDX_FILES
 from course_utils.runner import OK, run_course
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.checksums import sha256_of, verify_file
+from course_utils.sources import sha256_of, verify_file
 from course_utils.data import DATASETS, FASHION_SAMPLE_FILE, IDX_FILES, read_idx
 
 SEED = 2017  # the year Fashion-MNIST was published
