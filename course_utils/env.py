@@ -137,22 +137,16 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
     return names
 
 
-def check_seed(seed) -> int:
-    """The course's one seed rule: a whole number from 0 to 2**32 - 1, what NumPy (and so Keras) accepts.
-
-    ``check_params`` and ``set_seed`` both use it, so a seed the notebook accepts is one that seeding takes.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(_("seed must be an integer from 0 to 2**32 - 1, got {value!r}").format(value=seed))
-    return seed
-
-
 def set_seed(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and the Keras backend together, so the same run gives the same numbers.
 
     With ``deterministic`` TensorFlow also picks deterministic kernels (a little slower on a GPU).
     """
-    check_seed(seed)
+    from course_utils.params import check_value
+
+    check_value(
+        "seed", seed
+    )  # the rule check_params uses, so a seed the notebook accepts is one seeding takes
     import keras
 
     keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend in one call
