@@ -74,7 +74,11 @@ def verify_arrays(where, arrays: dict[str, np.ndarray], expected: dict[str, str]
     for name, published in expected.items():
         array = arrays.get(name)
         ok = array is not None and array.dtype == np.uint8
-        actual = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest() if ok else _("(missing)")
+        actual = (
+            hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+            if ok
+            else _("(missing or not uint8)")
+        )
         if actual != published:
             wrong.append(
                 _("{name} {actual} (published {expected})").format(
