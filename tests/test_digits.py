@@ -290,9 +290,9 @@ def test_the_drawing_pad_reads_the_strokes_drawn_on_it(model):
     assert pad.predict() is None and pad.pixels.max() == 0  # a blank pad has nothing to classify
     assert pad.extend_stroke(10, 10) is None  # moving without the button down draws nothing
     draw_seven(pad)
-    assert pad.drawing
+    assert pad._last is not None  # a stroke in progress
     result = pad.end_stroke()
-    assert not pad.drawing
+    assert pad._last is None
     assert result.predicted == 7 and result.image.shape == (28, 28, 1)
     assert result.probabilities.sum() == pytest.approx(1.0)
     assert set(np.unique(pad.pixels)) <= set(range(256)) and pad.pixels[60, 140] == 255
