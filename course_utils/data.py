@@ -15,6 +15,7 @@ import numpy as np
 
 from course_utils import sources
 from course_utils.i18n import _
+from course_utils.params import DATA_SOURCES, check_value  # noqa: F401 (DATA_SOURCES: read from here too)
 from course_utils.sources import (
     ChecksumError,
     UnavailableError,
@@ -23,7 +24,6 @@ from course_utils.sources import (
     verify_file,
 )
 
-DATA_SOURCES = ("auto", "offline", "sample", "full")
 DOWNLOAD_TIMEOUT_S = 20.0
 MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 IDX_FILES = (
@@ -329,8 +329,6 @@ def load_dataset(
     split; ``scaled=False`` returns the pixels as published (uint8, (N, 28, 28)). Prints one line naming the
     source used, and one line for each route that failed.
     """
-    from course_utils.params import check_value  # params imports this module
-
     check_value("dataset", name)
     check_value("data_source", data_source)
     spec = DATASETS[name]

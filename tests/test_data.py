@@ -77,7 +77,10 @@ def test_offline_never_opens_a_socket_nor_runs_pip(monkeypatch):
     assert load_dataset("fashion_mnist", data_source="offline").is_sample
 
 
-def test_bad_arguments_are_refused():
+def test_bad_arguments_are_refused_and_every_dataset_name_has_a_description():
+    from course_utils.params import DATASET_NAMES
+
+    assert sorted(data.DATASETS) == sorted(DATASET_NAMES)
     with pytest.raises(ValueError, match="dataset must be one of"):
         load_dataset("cifar10")
     with pytest.raises(ValueError, match="data_source must be one of"):
