@@ -4,7 +4,11 @@ load_or_train loads what 04 saved or trains the same way. Real training on a sli
 import dataclasses
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -167,3 +171,40 @@ def test_the_same_parameters_give_the_same_numbers(tmp_path, small_data):
     params = course_params(tmp_path)
     first, second = train_model(params, small_data), train_model(params, small_data)
     assert first.history == second.history
+
+
+SAVER = """
+import sys
+import numpy as np
+import course_utils
+course_utils.quiet_tensorflow_logs()
+from course_utils.data import DATASETS, Dataset
+from course_utils.models import build_cnn
+from course_utils.params import check_params
+from course_utils.training import save_trained_model
+
+params = check_params(artifacts_dir=sys.argv[1])
+empty = np.zeros((1, 28, 28, 1), "float32")
+labels = np.zeros(1, "int64")
+data = Dataset(empty, labels, empty, labels, "none", DATASETS["mnist"].class_names)
+model = build_cnn()
+print("saving", flush=True)
+for i in range(10_000):
+    save_trained_model(model, {"loss": [float(i)]}, params, data, i / 10_000)
+"""
+
+
+def test_a_process_killed_while_saving_again_and_again_leaves_whole_models(tmp_path):
+    saver = subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert saver.stdout.readline() == "saving\n"
+        time.sleep(3)  # several saves done, one under way
+    finally:
+        saver.send_signal(signal.SIGKILL)
+        saver.wait()
+    folders = saved_models(tmp_path)
+    assert folders, "no save finished in 3 s"
+    for folder in folders:  # every folder that loading may pick is a whole set
+        assert sorted(os.listdir(folder)) == sorted(["history.json", "model.json", MODEL_FILE])
+    loaded = load_trained_model(course_params(tmp_path))  # the newest: its history and metadata match
+    assert loaded.history["loss"] == [round(loaded.metadata["test_accuracy"] * 10_000)]
