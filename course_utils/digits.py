@@ -96,10 +96,8 @@ def check_image_file(path: str | os.PathLike) -> None:
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
     """Pixels: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA; a camera-sized photo shrinks to LOAD_MAX."""
-    if image.mode.startswith("I;16"):
-        image, top = image.convert("I"), 65535.0
-    elif image.mode in ("I", "F"):
-        top = 1.0  # scaled by _to_unit_range from the values themselves
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        image, top = image.convert("I") if image.mode != "F" else image, 1.0  # scaled by _to_unit_range
     elif "A" in image.getbands() or "transparency" in image.info:
         image, top = image.convert("RGBA"), 255.0
     elif image.mode in ("1", "L"):
@@ -169,30 +167,24 @@ def _grey(x: np.ndarray) -> np.ndarray:
     return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
 
 
-def _resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Antialiased resize of a float image with Lanczos filtering, as MNIST's normalisation antialiased."""
+def _resize(x: np.ndarray, f: float) -> np.ndarray:
+    """An antialiased (Lanczos) resize of a float image by the factor ``f``, as MNIST's normalisation did."""
+    size = (max(1, round(x.shape[1] * f)), max(1, round(x.shape[0] * f)))
     image = Image.fromarray(x.astype(np.float32), mode="F")
-    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float64)
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
 
 
 def _working_size(grey: np.ndarray) -> np.ndarray:
-    h, w = grey.shape
-    long_side = max(h, w)
+    long_side = max(grey.shape)
     target = min(max(long_side, WORK_MIN), WORK_MAX)
-    if target == long_side:
-        return grey
-    f = target / long_side
-    return np.clip(_resize(grey, max(1, round(w * f)), max(1, round(h * f))), 0.0, 1.0)
-
-
-def _border(x: np.ndarray) -> np.ndarray:
-    b = max(1, round(0.03 * min(x.shape)))
-    return np.concatenate([x[:b].ravel(), x[-b:].ravel(), x[:, :b].ravel(), x[:, -b:].ravel()])
+    return grey if target == long_side else np.clip(_resize(grey, target / long_side), 0.0, 1.0)
 
 
 def ink_is_dark(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the border is paper, the ink the extreme farther from it."""
-    paper = float(np.median(_border(grey)))
+    b = max(1, round(0.03 * min(grey.shape)))
+    border = [grey[:b].ravel(), grey[-b:].ravel(), grey[:, :b].ravel(), grey[:, -b:].ravel()]
+    paper = float(np.median(np.concatenate(border)))
     smooth = ndimage.gaussian_filter(grey, 1.0)
     darkest, lightest = np.percentile(smooth, [0.1, 99.9])
     return paper - darkest > lightest - paper
@@ -279,9 +271,7 @@ def _normalise_stroke(v: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:
-    h, w = crop.shape
-    f = BOX_SIZE / max(h, w)
-    small = np.clip(_resize(crop, max(1, round(w * f)), max(1, round(h * f))), 0.0, None)
+    small = np.clip(_resize(crop, BOX_SIZE / max(crop.shape)), 0.0, None)
     return small / small.max() if small.max() > 0 else small
 
 

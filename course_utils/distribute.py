@@ -28,7 +28,6 @@ TF_CONFIG_EXAMPLE = (
 )
 
 
-# --- strategies ---------------------------------------------------------------------------------------
 def split_cpu(n: int = 2) -> int:
     """Split the CPU into ``n`` logical devices, so ``MirroredStrategy`` can mirror across them (a way to try
     data parallelism without GPUs; not faster). Call it before anything else uses TensorFlow; too late, it
@@ -66,14 +65,6 @@ def read_tf_config() -> dict:
     return config
 
 
-def _mirrored_devices(tf) -> list[str] | None:
-    """All GPUs; without a GPU, the logical CPU devices when ``split_cpu`` made several."""
-    if tf.config.list_physical_devices("GPU"):
-        return None  # MirroredStrategy's own default: every visible GPU
-    cpus = tf.config.list_logical_devices("CPU")
-    return [d.name for d in cpus] if len(cpus) > 1 else None
-
-
 def make_strategy(name: str = "auto"):
     """The ``tf.distribute`` strategy named by the ``strategy`` parameter, with one line saying which.
 
@@ -92,33 +83,31 @@ def make_strategy(name: str = "auto"):
         workers = len(config["cluster"]["worker"])
         where = _("worker {index} of {count}").format(index=config["task"]["index"], count=workers)
     elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
-        devices = _mirrored_devices(tf)
-        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]  # split_cpu may have made several
+        gpus = tf.config.list_physical_devices("GPU")
+        strategy = tf.distribute.MirroredStrategy(devices=None if gpus or len(cpus) < 2 else cpus)
         where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
     else:
         strategy = tf.distribute.get_strategy()
         where = _("one device, no distribution")
     replicas = strategy.num_replicas_in_sync
     in_sync = _("{count} replica in sync") if replicas == 1 else _("{count} replicas in sync")
+    name = strategy_name(strategy)
     print(
         _("Strategy: {name} ({where}), {in_sync}").format(
-            name=strategy_name(strategy), where=where, in_sync=in_sync.format(count=replicas)
+            name=name, where=where, in_sync=in_sync.format(count=replicas)
         )
     )
     return strategy
 
 
-# Class names that differ from the names the API exposes.
-_PUBLIC_NAMES = {
-    "_DefaultDistributionStrategy": "default",
-    "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
-}
-
-
 def strategy_name(strategy) -> str:
     """``MirroredStrategy``, ``MultiWorkerMirroredStrategy``, or ``default`` for the no-op strategy."""
-    name = type(strategy).__name__
-    return _PUBLIC_NAMES.get(name, name)
+    name = type(strategy).__name__  # two classes have other names than the API shows
+    return {
+        "_DefaultDistributionStrategy": "default",
+        "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
+    }.get(name, name)
 
 
 def global_batch_size(per_replica_batch: int, strategy) -> int:
@@ -126,15 +115,10 @@ def global_batch_size(per_replica_batch: int, strategy) -> int:
     return per_replica_batch * strategy.num_replicas_in_sync
 
 
-# --- mixed precision ----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def mixed_precision_policy(enabled: bool = True) -> Iterator[str]:
-    """Within the block, new layers compute in float16 and keep float32 weights (``mixed_float16``).
-
-    The previous global policy comes back afterwards, even after an error. With ``enabled=False`` the
-    policy is left as it is. Yields the policy's name. Worth it on GPUs with float16 units (compute
-    capability 7.0 and up); on a CPU it is slower, not faster.
-    """
+    """Within the block, new layers compute in float16 and keep float32 weights (``mixed_float16``); the
+    previous policy comes back afterwards. Worth it on GPUs with float16 units; on a CPU it is slower."""
     previous = keras.mixed_precision.global_policy()
     if enabled:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -175,7 +159,6 @@ def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
     return max(params_batch, GPU_BATCH_SIZE) if on_gpu else params_batch
 
 
-# --- training -----------------------------------------------------------------------------------------
 def train_custom_loop(
     strategy,
     model_fn: Callable[[], keras.Model],

