@@ -121,15 +121,7 @@ def update_catalog(language: str = "zh_CN") -> dict[str, int]:
     import polib
 
     path = catalog_file(language)
-    catalog = polib.pofile(str(path), wrapwidth=0) if path.exists() else polib.POFile(wrapwidth=0)
-    if not catalog.metadata:
-        catalog.metadata = {
-            "Project-Id-Version": DOMAIN,
-            "Language": language,
-            "MIME-Version": "1.0",
-            "Content-Type": "text/plain; charset=UTF-8",
-            "Content-Transfer-Encoding": "8bit",
-        }
+    catalog = polib.pofile(str(path), wrapwidth=0)
     messages = extract_messages(wrapped_sources())
     counts = {"new": 0, "obsolete": 0}
     known = {entry.msgid: entry for entry in catalog}
@@ -147,6 +139,5 @@ def update_catalog(language: str = "zh_CN") -> dict[str, int]:
         if entry.msgid not in messages and not entry.obsolete:
             entry.obsolete = True
             counts["obsolete"] += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
     catalog.save(str(path))
     return counts
