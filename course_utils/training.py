@@ -146,16 +146,22 @@ def save_trained_model(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    for old in saved_models(folder)[KEEP_SAVED:]:
+    for old in saved_models(folder, dataset.name)[KEEP_SAVED:]:
         shutil.rmtree(old, ignore_errors=True)
     return folder / name / MODEL_FILE
 
 
-def saved_models(folder: str | os.PathLike) -> list[Path]:
-    """The course's saved model folders in ``folder``, newest first."""
-    folder = Path(folder).expanduser()
-    found = [p for p in folder.glob("model-*") if SAVED.fullmatch(p.name) and p.is_dir()]
+def saved_models(folder: str | os.PathLike, dataset: str | None = None) -> list[Path]:
+    """The course's saved model folders in ``folder`` (for ``dataset`` if given), newest first."""
+    found = [p for p in Path(folder).expanduser().glob("model-*") if SAVED.fullmatch(p.name) and p.is_dir()]
+    if dataset is not None:
+        found = [p for p in found if _metadata_of(p).get("dataset") == dataset]
     return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def _metadata_of(folder: Path) -> dict:
+    metadata = _read_json(folder / METADATA_FILE)
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _read_json(path: Path):
@@ -173,10 +179,8 @@ def load_trained_model(params: CourseParams, dataset: Dataset | None = None) -> 
     Loads with Keras' ``safe_mode``. A corrupt or truncated file raises ``ArtifactError`` naming it and
     the fix. ``dataset`` is accepted for symmetry with ``load_or_train``; the dataset's name is what counts.
     """
-    for folder in saved_models(params.artifacts_dir):
-        metadata = _read_json(folder / METADATA_FILE)
-        if not isinstance(metadata, dict) or metadata.get("dataset") != params.dataset:
-            continue
+    for folder in saved_models(params.artifacts_dir, params.dataset)[:1]:
+        metadata = _metadata_of(folder)
         history = _read_json(folder / HISTORY_FILE)
         try:
             model = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True)

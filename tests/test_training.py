@@ -108,6 +108,8 @@ def test_saving_keeps_the_users_files_and_only_the_newest_saves(tmp_path, small_
     for name in ("backup", "model-mine", "model-20240101-000000-000000-old"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "keep.txt").write_text("mine")
+    fashion = dataclasses.replace(small_data, name="fashion_mnist")
+    kept = save_trained_model(trained.model, trained.history, params, fashion, 0.8)  # another dataset's model
     paths = [
         save_trained_model(trained.model, trained.history, params, small_data, a)
         for a in (0.1, 0.2, 0.3, 0.4)
@@ -116,7 +118,8 @@ def test_saving_keeps_the_users_files_and_only_the_newest_saves(tmp_path, small_
     assert (tmp_path / "notes.txt").read_text() == "my notes"
     for name in ("backup", "model-mine", "model-20240101-000000-000000-old"):
         assert (tmp_path / name / "keep.txt").read_text() == "mine"
-    assert saved_models(tmp_path) == [p.parent for p in reversed(paths[1:])]
+    assert saved_models(tmp_path, "mnist") == [p.parent for p in reversed(paths[1:])]
+    assert saved_models(tmp_path, "fashion_mnist") == [kept.parent]  # only the same dataset's older saves go
     assert load_trained_model(params).metadata["test_accuracy"] == 0.4
 
 
