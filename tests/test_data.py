@@ -212,11 +212,13 @@ def test_download_from_unreachable_host_is_bounded(tmp_path):
 
 def test_full_downloads_from_mirror_and_caches_where_keras_does(http_server, tmp_path, monkeypatch):
     root, url = http_server
-    write_npz(root / "mnist.npz", small_arrays(seed=7))
+    arrays = small_arrays(seed=7)
+    write_npz(root / "mnist.npz", arrays)
     trust(monkeypatch, "mnist", root, ["mnist.npz"])
     monkeypatch.setenv("COURSE_DATA_MIRROR", url)
-    d = load_dataset("mnist", data_source="full")
-    assert d.origin == "download" and d.x_train.shape == (30, 28, 28, 1)
+    d = load_dataset("mnist", data_source="full", scaled=False)
+    assert d.origin == "download" and d.x_train.dtype == np.uint8
+    np.testing.assert_array_equal(d.x_train, arrays[0])
     cached = tmp_path / "keras_home" / "datasets" / "mnist.npz"
     assert cached.read_bytes() == (root / "mnist.npz").read_bytes()
     # the second load finds the verified cache and needs no server
@@ -243,17 +245,6 @@ def test_unscaled_pixels_are_as_published():
     scaled = load_dataset("mnist", "sample")
     assert raw.x_train.dtype == np.uint8 and raw.x_train.shape == (4000, 28, 28) and raw.x_train.max() == 255
     np.testing.assert_allclose(raw.x_train[..., np.newaxis] / 255.0, scaled.x_train, atol=1e-7)
-
-
-def test_a_download_is_scaled_or_raw_as_asked(http_server, tmp_path, monkeypatch):
-    root, url = http_server
-    arrays = small_arrays(seed=9)
-    write_npz(root / "mnist.npz", arrays)
-    trust(monkeypatch, "mnist", root, ["mnist.npz"])
-    monkeypatch.setenv("COURSE_DATA_MIRROR", url)
-    raw = load_dataset("mnist", "full", scaled=False)
-    assert raw.origin == "download" and raw.x_train.dtype == np.uint8
-    np.testing.assert_array_equal(raw.x_train, arrays[0])
 
 
 # --- the shipped Fashion-MNIST sample ------------------------------------------------------------------
@@ -289,9 +280,6 @@ def test_a_changed_fashion_sample_is_refused_naming_the_file_and_both_hashes(tmp
     assert changed.read_bytes() == bytes(content)
 
 
-# --- failures remembered per dataset and per route -------------------------------------------------------
-
-
 # --- $MNIST_DATA_DIR that is not a readable folder ----------------------------------------------------
 
 
@@ -305,6 +293,3 @@ def test_a_data_dir_that_is_not_a_readable_folder_is_named_and_skipped(tmp_path,
     assert d.is_sample
     out = capsys.readouterr().out
     assert f"$MNIST_DATA_DIR is set to '{target}', which is not a folder; it is ignored." in out
-
-
-# --- python -m course_utils fetch-data -------------------------------------------------------------------
