@@ -1,9 +1,10 @@
 """Helpers for the MNIST CNN notebook course.
 
-One module per concern: ``env`` (versions, GPU, seeds, quiet logs), ``data`` (offline-first datasets),
-``models`` (the lesson's CNN), ``params`` (the notebooks' parameter contract), ``runner`` and ``cli``
-(instructors' re-runs). Importing the package or any of its modules only defines things: each notebook's
-setup cell calls ``quiet_tensorflow_logs()`` itself, before TensorFlow is first imported.
+One module per concern: ``env`` (versions, GPU, seeds, quiet logs), ``data`` and ``sources`` (offline-first,
+verified datasets), ``models`` (the lesson's CNN), ``params`` (the notebooks' parameter contract),
+``training`` (saving and loading the trained model), ``plots``, ``digits`` and ``drawing_pad``. Importing
+the package or a module only defines things: each notebook's setup cell calls ``quiet_tensorflow_logs()``
+itself, before TensorFlow is first imported.
 """
 
 from course_utils.env import quiet_tensorflow_logs

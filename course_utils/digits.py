@@ -1,10 +1,8 @@
 """Your own digit: prepare any picture of a digit the way MNIST's were made, and ask the model about it.
 
-MNIST's digits were written on paper and scanned, made light ink on black, cropped to their ink, scaled to
-fit a 20 x 20 box keeping their shape (antialiased, so edges became grey levels), and placed in a 28 x 28
-image with their centre of mass in the middle. ``preprocess_image`` does the same to a photo, a scan, a
-drawing or an array, so the model sees the kind of input it was trained on. ``course_utils.drawing_pad`` is
-the interactive version for JupyterLab: draw with the mouse, see the prediction after every stroke.
+MNIST's digits were scanned, made light ink on black, cropped to their ink, scaled to fit a 20 x 20 box
+(antialiased), and placed in a 28 x 28 image with their centre of mass in the middle. ``preprocess_image``
+does the same to a photo, a scan, a drawing or an array, so the model sees the kind of input it learned.
 """
 
 from __future__ import annotations
@@ -36,11 +34,8 @@ WORK_MIN, WORK_MAX = 200, 600
 LOAD_MAX = 1200  # larger image files are shrunk to this (long side) as they are read
 MAX_IMAGE_PIXELS = 89_478_485  # larger files are refused before decoding: Pillow's own default limit
 MIN_CONTRAST = 0.08  # ink must differ from the paper by at least 8% of the grey range
-# Stroke width after scaling (pixels of the 28 x 28 image): MNIST's strokes are 1.9 to 4.1 px wide (5th to
-# 95th percentile, 2.8 median). A fine pen in a large photo would come out hair-thin; such strokes are
-# thickened to a typical MNIST width. A wide pen on a small drawing (a digit drawn small on the drawing pad)
-# would come out wider than MNIST's widest strokes, a blob: such strokes are thinned to a typical width too.
-# (None of the first 200 MNIST test digits is wider than MAX_STROKE, so MNIST's own digits are left alone.)
+# Stroke width once scaled (pixels of the 28 x 28 image): MNIST's are 1.9 to 4.1 px (5th to 95th
+# percentile). Thinner strokes (a fine pen, a big photo) are thickened, wider ones (a wide pen) thinned.
 MIN_STROKE, TARGET_STROKE = 1.8, 2.6
 MAX_STROKE, THINNED_STROKE = 5.0, 3.0
 
@@ -58,45 +53,10 @@ class PreprocessingStep:
     note: str = ""
 
 
-# --- reading any image into a float array ---------------------------------------------------------------
-
-
 def _describe(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
-    if isinstance(source, Image.Image):
-        return _("the {mode} image of size {width}x{height}").format(
-            mode=source.mode, width=source.size[0], height=source.size[1]
-        )
     return _("the array of shape {shape}").format(shape=np.shape(source))
-
-
-def _too_large(path: Path, size: tuple[int, int] | None) -> DigitImageError:
-    what = _("is too large")
-    if size is not None:
-        what = _("is {width} x {height} pixels ({megapixels:,.0f} megapixels)").format(
-            width=size[0], height=size[1], megapixels=size[0] * size[1] / 1e6
-        )
-    return DigitImageError(
-        _(
-            "{path} {what}, more than the {limit:.0f} megapixels the course reads: decoding it could fill "
-            "the memory (Pillow treats such files as possible decompression bombs). Shrink or crop it to "
-            "at most about 9000 x 9000 pixels (a photo of one digit needs far fewer) and try again"
-        ).format(path=path, what=what, limit=MAX_IMAGE_PIXELS / 1e6)
-    )
-
-
-def _declared_size(path: Path) -> tuple[int, int] | None:
-    """The width and height a file's header declares, read without decoding (Pillow's own limit lifted)."""
-    limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        with Image.open(path) as opened:
-            return opened.size
-    except Exception:
-        return None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
 
 
 def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
@@ -105,36 +65,24 @@ def _open_file(path: Path, *, decode: bool = True) -> Image.Image | None:
         raise FileNotFoundError(
             _("{path}: no such file; image_path must name an image file (PNG or JPEG)").format(path=path)
         )
-    if path.is_dir():
-        raise DigitImageError(_("{path} is a folder, not an image file").format(path=path))
     if path.stat().st_size == 0:
         raise DigitImageError(_("{path} is empty (0 bytes): not an image").format(path=path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # refused, not only warned about
-            with Image.open(path) as opened:  # reads the header only: size and format
-                if opened.size[0] * opened.size[1] > MAX_IMAGE_PIXELS:
-                    raise _too_large(path, opened.size)
+            with Image.open(path) as opened:  # reads the header only, and checks the size against the limit
                 if not decode:
                     return None
-                frames = getattr(opened, "n_frames", 1)
-                if getattr(opened, "is_animated", False) and frames > 1:
-                    print(
-                        _("Note: {path} is animated ({frames} frames): only its first frame is read.").format(
-                            path=path, frames=frames
-                        )
-                    )
                 opened.load()
                 return ImageOps.exif_transpose(opened)  # phone photos: apply the camera's rotation
-    except DigitImageError:
-        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large(path, _declared_size(path)) from exc
-    except UnidentifiedImageError as exc:
         raise DigitImageError(
-            _("{path} is not an image Pillow can read (PNG, JPEG, ...)").format(path=path)
+            _(
+                "{path} is too large ({error}), more than the {limit:.0f} megapixels the course reads. "
+                "Shrink or crop it and try again"
+            ).format(path=path, error=exc, limit=MAX_IMAGE_PIXELS / 1e6)
         ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt files
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:  # not an image, or corrupt
         raise DigitImageError(
             _("{path} could not be read as an image ({error})").format(path=path, error=exc)
         ) from exc
@@ -148,10 +96,8 @@ def check_image_file(path: str | os.PathLike) -> None:
 
 def _pil_to_array(image: Image.Image) -> np.ndarray:
     """Pixels: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA; a camera-sized photo shrinks to LOAD_MAX."""
-    if image.mode.startswith("I;16"):
-        image, top = image.convert("I"), 65535.0
-    elif image.mode in ("I", "F"):
-        top = 1.0  # scaled by _to_unit_range from the values themselves
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        image, top = image.convert("I") if image.mode != "F" else image, 1.0  # scaled by _to_unit_range
     elif "A" in image.getbands() or "transparency" in image.info:
         image, top = image.convert("RGBA"), 255.0
     elif image.mode in ("1", "L"):
@@ -167,27 +113,16 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
 
 def _to_unit_range(x: np.ndarray, name: str) -> np.ndarray:
     """Floats in [0, 1] from bool, 8- or 16-bit integers, or floats in [0, 1] or [0, 255]."""
-    if x.dtype == bool:
-        return x.astype(np.float64)
-    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        x = np.array([np.nan])
+    if not np.all(np.isfinite(x)) or x.min(initial=0) < 0:
         raise DigitImageError(
-            _("{name} is not an image: pixels must be numbers, got dtype {dtype}").format(
-                name=name, dtype=x.dtype
-            )
+            _("{name} is not an image: pixels must be finite numbers, 0 or more").format(name=name)
         )
-    x = x.astype(np.float64)
-    if not np.all(np.isfinite(x)):
-        raise DigitImageError(_("{name} has NaN or infinite pixels").format(name=name))
-    low, top = float(x.min()), float(x.max())
-    if low < 0:
-        raise DigitImageError(
-            _("{name} has negative pixels (min {low:g}); pass values in [0, 1] or [0, 255]").format(
-                name=name, low=low
-            )
-        )
-    if top <= 1.0:
-        return x
-    return x / (255.0 if top <= 255 else 65535.0 if top <= 65535 else top)
+    top = float(x.max(initial=0))
+    return x if top <= 1.0 else x / (255.0 if top <= 255 else 65535.0 if top <= 65535 else top)
 
 
 def load_image(source: Any) -> np.ndarray:
@@ -232,33 +167,24 @@ def _grey(x: np.ndarray) -> np.ndarray:
     return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
 
 
-def _resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Antialiased resize of a float image with Lanczos filtering, as MNIST's normalisation antialiased."""
+def _resize(x: np.ndarray, f: float) -> np.ndarray:
+    """An antialiased (Lanczos) resize of a float image by the factor ``f``, as MNIST's normalisation did."""
+    size = (max(1, round(x.shape[1] * f)), max(1, round(x.shape[0] * f)))
     image = Image.fromarray(x.astype(np.float32), mode="F")
-    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float64)
-
-
-# --- the steps MNIST took --------------------------------------------------------------------------------
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
 
 
 def _working_size(grey: np.ndarray) -> np.ndarray:
-    h, w = grey.shape
-    long_side = max(h, w)
+    long_side = max(grey.shape)
     target = min(max(long_side, WORK_MIN), WORK_MAX)
-    if target == long_side:
-        return grey
-    f = target / long_side
-    return np.clip(_resize(grey, max(1, round(w * f)), max(1, round(h * f))), 0.0, 1.0)
-
-
-def _border(x: np.ndarray) -> np.ndarray:
-    b = max(1, round(0.03 * min(x.shape)))
-    return np.concatenate([x[:b].ravel(), x[-b:].ravel(), x[:, :b].ravel(), x[:, -b:].ravel()])
+    return grey if target == long_side else np.clip(_resize(grey, target / long_side), 0.0, 1.0)
 
 
 def ink_is_dark(grey: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the border is paper, the ink the extreme farther from it."""
-    paper = float(np.median(_border(grey)))
+    b = max(1, round(0.03 * min(grey.shape)))
+    border = [grey[:b].ravel(), grey[-b:].ravel(), grey[:, :b].ravel(), grey[:, -b:].ravel()]
+    paper = float(np.median(np.concatenate(border)))
     smooth = ndimage.gaussian_filter(grey, 1.0)
     darkest, lightest = np.percentile(smooth, [0.1, 99.9])
     return paper - darkest > lightest - paper
@@ -345,9 +271,7 @@ def _normalise_stroke(v: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:
-    h, w = crop.shape
-    f = BOX_SIZE / max(h, w)
-    small = np.clip(_resize(crop, max(1, round(w * f)), max(1, round(h * f))), 0.0, None)
+    small = np.clip(_resize(crop, BOX_SIZE / max(crop.shape)), 0.0, None)
     return small / small.max() if small.max() > 0 else small
 
 
@@ -401,20 +325,6 @@ def preprocess_image(source: Any) -> np.ndarray:
     return preprocessing_steps(source)[-1].image.astype(np.float32)[..., None]
 
 
-# --- predictions -------------------------------------------------------------------------------------------
-
-
-def _is_model_input(x: Any) -> bool:
-    return (
-        isinstance(x, np.ndarray)
-        and np.issubdtype(x.dtype, np.floating)
-        and x.shape in ((28, 28), (28, 28, 1), (1, 28, 28, 1))
-        and x.size > 0
-        and float(x.min()) >= 0.0
-        and float(x.max()) <= 1.0
-    )
-
-
 def predict_digit(model: Any, image: Any) -> tuple[np.ndarray, int]:
     """The model's probabilities for one image and its predicted class: ``(probabilities, predicted)``.
 
@@ -423,54 +333,28 @@ def predict_digit(model: Any, image: Any) -> tuple[np.ndarray, int]:
     """
     import keras
 
-    x = image if _is_model_input(image) else preprocess_image(image)
+    prepared = isinstance(image, np.ndarray) and image.dtype.kind == "f" and image.size == MNIST_SIZE**2
+    x = image if prepared else preprocess_image(image)
     x = np.asarray(x, dtype=np.float32).reshape(1, MNIST_SIZE, MNIST_SIZE, 1)
     probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(model(x, training=False)))[0]
     return probabilities, int(np.argmax(probabilities))
 
 
-# --- the shipped sample images -----------------------------------------------------------------------------
-
-
 def sample_digit_paths() -> list[Path]:
     """The sample digit images shipped with course_utils, sorted; each name starts ``digit_<label>_``."""
-    paths = sorted(p for p in SAMPLE_DIR.glob("digit_*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise FileNotFoundError(
-            _(
-                "no sample digits in {folder}: course_utils was installed without its images; "
-                "reinstall it with `pip install -e .` from the course folder"
-            ).format(folder=SAMPLE_DIR)
-        )
-    return paths
+    return sorted(p for p in SAMPLE_DIR.glob("digit_*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def label_from_filename(path: str | Path) -> int:
     """The true digit of a sample image from its name: ``digit_3_dark-on-light.png`` -> 3."""
-    match = re.match(r"digit_(\d)_", Path(path).name)
-    if not match:
-        raise ValueError(
-            _("{name!r} is not named like digit_<0-9>_<description>.<png|jpg>").format(name=Path(path).name)
-        )
-    return int(match.group(1))
-
-
-# --- pictures ----------------------------------------------------------------------------------------------
+    return int(re.match(r"digit_(\d)_", Path(path).name).group(1))
 
 
 def show_preprocessing_steps(source: Any) -> Figure:
     """One image through every preprocessing step, left to right, each titled with what it did."""
     steps = preprocessing_steps(source)
-    fig = Figure(figsize=(1.9 * len(steps), 2.6), layout="constrained")
-    axes = fig.subplots(1, len(steps), squeeze=False)[0]
-    for ax, step in zip(axes, steps, strict=True):
-        colour = step.image.ndim == 3
-        ax.imshow(
-            step.image, cmap=None if colour else plots.IMAGE_CMAP, vmin=0, vmax=1, interpolation="nearest"
-        )
-        ax.set_title(f"{step.name}\n{step.note}", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    titles = [f"{step.name}\n{step.note}" for step in steps]
+    fig, _axes = plots._grid([step.image for step in steps], titles, None, len(steps), vrange=(0, 1))
     fig.suptitle("From a picture to the model's input, as MNIST was made", fontsize=10)
     return fig
 
@@ -479,41 +363,18 @@ def show_digit_files(
     paths: Sequence[str | Path], titles: Sequence[str] | None = None, cols: int = 8
 ) -> Figure:
     """Image files as they are (before any preprocessing) in a grid, titled with their names or ``titles``."""
-    if not paths:
-        raise ValueError(_("no image paths given"))
-    if titles is not None and len(titles) != len(paths):
-        raise ValueError(
-            _("{titles} titles for {images} images").format(titles=len(titles), images=len(paths))
-        )
-    cols = min(cols, len(paths))
-    rows = -(-len(paths) // cols)
-    fig = Figure(figsize=(1.4 * cols, 1.6 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if i < len(paths):
-            image = load_image(paths[i])
-            ax.imshow(image, cmap=None if image.ndim == 3 else plots.IMAGE_CMAP, vmin=0, vmax=1)
-            ax.set_title(titles[i] if titles is not None else Path(paths[i]).stem, fontsize=7)
-    return fig
+    titles = titles if titles is not None else [Path(p).stem for p in paths]
+    return plots._grid([load_image(p) for p in paths], titles, None, min(cols, len(paths)), vrange=(0, 1))[0]
 
 
 def mnist_params(params: CourseParams) -> CourseParams:
-    """Parameters for reading digits: MNIST whatever the course's dataset, so the model knows digits.
-
-    With another dataset (Fashion-MNIST, say) the MNIST model is loaded from, or trained into,
-    ``artifacts_dir/mnist``, leaving that dataset's own model where the other notebooks expect it. A given
-    ``image_path`` is checked first (``check_image_file``), so a file too large to read fails before the
-    model loads.
-    """
+    """Parameters for reading digits: MNIST whatever the course's dataset, so the model knows digits (its
+    saved model sits beside the other dataset's). A given ``image_path`` is checked first, so a file that
+    cannot be read fails before the model loads."""
     if params.image_path:
         check_image_file(params.image_path)
-    if params.dataset == "mnist":
-        return params
-    folder = Path(params.artifacts_dir) / "mnist"
-    print(
-        _("Digits need an MNIST model, not a {dataset} one: using MNIST, with its model in {folder}.").format(
-            dataset=params.dataset, folder=folder
+    if params.dataset != "mnist":
+        print(
+            _("Digits need an MNIST model, not a {dataset} one: using MNIST.").format(dataset=params.dataset)
         )
-    )
-    return dataclasses.replace(params, dataset="mnist", artifacts_dir=str(folder))
+    return params if params.dataset == "mnist" else dataclasses.replace(params, dataset="mnist")

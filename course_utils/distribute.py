@@ -1,11 +1,8 @@
-"""Training on several devices or machines with ``tf.distribute``, and mixed precision for GPUs.
+"""Training on several devices or machines with ``tf.distribute``, and mixed precision for GPUs (09).
 
-Data parallelism: every replica (a GPU, a logical CPU device, a worker process) holds a copy of the model,
-takes its slice of each global batch, and the gradients are averaged across replicas (all-reduce) before
-every update, so the copies stay identical. ``make_strategy`` picks the strategy from the ``strategy``
-parameter; ``course_utils.training.train_with_strategy`` trains the lesson's model under it (Keras' ``fit``
-for the default and mirrored strategies, ``train_custom_loop`` here across workers: see its docstring for
-why). This module imports nothing from ``training``. Notebook ``09_scaling_out`` teaches it.
+Every replica (a GPU, a logical CPU device, a worker process) holds a copy of the model and takes its slice
+of each global batch; the gradients are averaged across replicas before every update, so the copies stay
+identical. ``make_strategy`` picks the strategy from the ``strategy`` parameter.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import numpy as np
 
 from course_utils.i18n import _
 from course_utils.models import TrainedModel, build_cnn
-from course_utils.params import STRATEGIES
+from course_utils.params import check_value
 
 # The Keras 3 issue that keeps ``model.fit`` from running under MultiWorkerMirroredStrategy (TF 2.21).
 MULTIWORKER_FIT_ISSUE = "https://github.com/keras-team/keras/issues/20585"
@@ -31,16 +28,10 @@ TF_CONFIG_EXAMPLE = (
 )
 
 
-# --- strategies ---------------------------------------------------------------------------------------
 def split_cpu(n: int = 2) -> int:
-    """Split the CPU into ``n`` logical devices, so ``MirroredStrategy`` can mirror across them.
-
-    A way to try data parallelism without GPUs (the devices share the same cores, so it is not faster).
-    TensorFlow fixes its devices when it first uses them: call this before anything else touches
-    TensorFlow. Too late, it explains what to do instead of raising. Returns the number of logical CPUs.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(_("n must be a positive integer, got {value!r}").format(value=n))
+    """Split the CPU into ``n`` logical devices, so ``MirroredStrategy`` can mirror across them (a way to try
+    data parallelism without GPUs; not faster). Call it before anything else uses TensorFlow; too late, it
+    explains what to do. Returns the number of logical CPUs."""
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -59,53 +50,19 @@ def split_cpu(n: int = 2) -> int:
     return len(tf.config.list_logical_devices("CPU"))
 
 
-def _is_host_port(address: str) -> bool:
-    host, colon, port = address.rpartition(":")
-    return bool(host and colon and port.isdigit())
-
-
 def read_tf_config() -> dict:
-    """The cluster described by ``TF_CONFIG``, checked; ``ValueError`` saying what is expected otherwise.
-
-    Every worker gets the same ``cluster`` (all workers' ``host:port``) and its own ``task`` index.
-    """
-    expected = f"TF_CONFIG must be JSON like {TF_CONFIG_EXAMPLE}, the same cluster on every worker"
-    raw = os.environ.get("TF_CONFIG", "")
-    if not raw.strip():
-        raise ValueError(f"strategy 'multiworker' needs the TF_CONFIG environment variable; {expected}")
+    """The cluster described by ``TF_CONFIG``; ``ValueError`` saying what is expected otherwise."""
     try:
-        config = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({exc}); {expected}") from None
-    workers = config.get("cluster", {}).get("worker") if isinstance(config, dict) else None
-    task = config.get("task") if isinstance(config, dict) else None
-    if (
-        not isinstance(workers, list)
-        or not workers
-        or not all(isinstance(w, str) and _is_host_port(w) for w in workers)
-    ):
-        raise ValueError(f'TF_CONFIG needs "cluster": {{"worker": [a "host:port" per worker]}}; {expected}')
-    index = task.get("index") if isinstance(task, dict) else None
-    if (
-        not isinstance(task, dict)
-        or task.get("type") != "worker"
-        or isinstance(index, bool)
-        or not isinstance(index, int)
-        or not 0 <= index < len(workers)
-    ):
+        config = json.loads(os.environ.get("TF_CONFIG", ""))
+        workers, index = config["cluster"]["worker"], config["task"]["index"]
+        if not workers or config["task"]["type"] != "worker" or not 0 <= index < len(workers):
+            raise ValueError("no worker")
+    except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(
-            f'TF_CONFIG needs "task": {{"type": "worker", "index": 0 to {len(workers) - 1}}}, got {task!r}; '
-            f"{expected}"
-        )
+            f"strategy 'multiworker' needs TF_CONFIG as JSON like {TF_CONFIG_EXAMPLE}, the same cluster on "
+            f"every worker and each worker's own task index ({exc})"
+        ) from None
     return config
-
-
-def _mirrored_devices(tf) -> list[str] | None:
-    """All GPUs; without a GPU, the logical CPU devices when ``split_cpu`` made several."""
-    if tf.config.list_physical_devices("GPU"):
-        return None  # MirroredStrategy's own default: every visible GPU
-    cpus = tf.config.list_logical_devices("CPU")
-    return [d.name for d in cpus] if len(cpus) > 1 else None
 
 
 def make_strategy(name: str = "auto"):
@@ -117,10 +74,7 @@ def make_strategy(name: str = "auto"):
     across the processes ``TF_CONFIG`` lists; create it first thing in the program (before other
     TensorFlow work), and start every worker: each waits for the others.
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            _("strategy must be one of {allowed}, got {value!r}").format(allowed=list(STRATEGIES), value=name)
-        )
+    check_value("strategy", name)
     import tensorflow as tf
 
     if name == "multiworker":
@@ -129,57 +83,42 @@ def make_strategy(name: str = "auto"):
         workers = len(config["cluster"]["worker"])
         where = _("worker {index} of {count}").format(index=config["task"]["index"], count=workers)
     elif name == "mirrored" or (name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1):
-        devices = _mirrored_devices(tf)
-        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]  # split_cpu may have made several
+        gpus = tf.config.list_physical_devices("GPU")
+        strategy = tf.distribute.MirroredStrategy(devices=None if gpus or len(cpus) < 2 else cpus)
         where = ", ".join(d.split("device:")[-1] for d in strategy.extended.worker_devices)
     else:
         strategy = tf.distribute.get_strategy()
         where = _("one device, no distribution")
     replicas = strategy.num_replicas_in_sync
     in_sync = _("{count} replica in sync") if replicas == 1 else _("{count} replicas in sync")
+    name = strategy_name(strategy)
     print(
         _("Strategy: {name} ({where}), {in_sync}").format(
-            name=strategy_name(strategy), where=where, in_sync=in_sync.format(count=replicas)
+            name=name, where=where, in_sync=in_sync.format(count=replicas)
         )
     )
     return strategy
 
 
-# Class names that differ from the names the API exposes.
-_PUBLIC_NAMES = {
-    "_DefaultDistributionStrategy": "default",
-    "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
-}
-
-
 def strategy_name(strategy) -> str:
     """``MirroredStrategy``, ``MultiWorkerMirroredStrategy``, or ``default`` for the no-op strategy."""
-    name = type(strategy).__name__
-    return _PUBLIC_NAMES.get(name, name)
+    name = type(strategy).__name__  # two classes have other names than the API shows
+    return {
+        "_DefaultDistributionStrategy": "default",
+        "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy",
+    }.get(name, name)
 
 
 def global_batch_size(per_replica_batch: int, strategy) -> int:
-    """The batch one training step consumes: each replica's batch times the number of replicas.
-
-    Each replica keeps the work it can do per step (``batch_size`` images), so N replicas take N times as
-    many images per step and an epoch takes N times fewer steps.
-    """
-    if isinstance(per_replica_batch, bool) or not isinstance(per_replica_batch, int) or per_replica_batch < 1:
-        raise ValueError(
-            _("per_replica_batch must be a positive integer, got {value!r}").format(value=per_replica_batch)
-        )
+    """The batch one training step consumes: each replica's batch times the number of replicas."""
     return per_replica_batch * strategy.num_replicas_in_sync
 
 
-# --- mixed precision ----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def mixed_precision_policy(enabled: bool = True) -> Iterator[str]:
-    """Within the block, new layers compute in float16 and keep float32 weights (``mixed_float16``).
-
-    The previous global policy comes back afterwards, even after an error. With ``enabled=False`` the
-    policy is left as it is. Yields the policy's name. Worth it on GPUs with float16 units (compute
-    capability 7.0 and up); on a CPU it is slower, not faster.
-    """
+    """Within the block, new layers compute in float16 and keep float32 weights (``mixed_float16``); the
+    previous policy comes back afterwards. Worth it on GPUs with float16 units; on a CPU it is slower."""
     previous = keras.mixed_precision.global_policy()
     if enabled:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -192,13 +131,10 @@ def mixed_precision_policy(enabled: bool = True) -> Iterator[str]:
 def build_cnn_for_policy(
     num_classes: int = 10, input_shape: tuple[int, int, int] = (28, 28, 1)
 ) -> keras.Model:
-    """The lesson's CNN for the current dtype policy, with its logits layer always computing in float32.
+    """The lesson's CNN for the current dtype policy, its logits layer always computing in float32.
 
-    Under ``mixed_float16``, ``build_cnn``'s last ``Dense`` would compute in float16 too, and the
-    softmax and cross-entropy on float16 logits lose precision (float16 keeps about 3 significant digits and
-    overflows above 65,504). Here that one layer is rebuilt with ``dtype="float32"``: the hidden layers get
-    float16's speed, the logits and the loss keep float32's range and precision. Same layers, names and
-    parameter count as ``build_cnn``; under the default float32 policy it is ``build_cnn`` itself.
+    Under ``mixed_float16`` the last ``Dense`` is rebuilt with ``dtype="float32"``: float16 logits would lose
+    precision in the softmax and the loss (about 3 significant digits, overflow above 65,504).
     """
     model = build_cnn(num_classes=num_classes, input_shape=input_shape)
     if model.layers[-1].compute_dtype == "float32":
@@ -214,19 +150,8 @@ def build_cnn_for_policy(
 
 
 def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
-    """A batch size that keeps the device busy: at least ``GPU_BATCH_SIZE`` (256) on a GPU.
-
-    32 images of 28 x 28 leave most of a GPU's cores idle, and each step also pays a fixed launch cost, so
-    a larger batch trains an epoch several times faster (and float16 tensor cores want large matrices).
-    On a CPU the lesson's batch is already efficient, and smaller batches take more, noisier steps, which
-    helps a small model generalise: ``params_batch`` is kept. A larger batch never gets smaller here. With
-    much larger batches, raise the learning rate too (roughly in proportion), or accuracy per epoch drops.
-    ``on_gpu=None`` looks for a GPU.
-    """
-    if isinstance(params_batch, bool) or not isinstance(params_batch, int) or params_batch < 1:
-        raise ValueError(
-            _("params_batch must be a positive integer, got {value!r}").format(value=params_batch)
-        )
+    """A batch size that keeps the device busy: at least ``GPU_BATCH_SIZE`` (256) on a GPU, where 32 small
+    images leave most cores idle; on a CPU the lesson's batch is kept. ``on_gpu=None`` looks for a GPU."""
     if on_gpu is None:
         import tensorflow as tf
 
@@ -234,7 +159,6 @@ def suggested_batch_size(params_batch: int, on_gpu: bool | None = None) -> int:
     return max(params_batch, GPU_BATCH_SIZE) if on_gpu else params_batch
 
 
-# --- training -----------------------------------------------------------------------------------------
 def train_custom_loop(
     strategy,
     model_fn: Callable[[], keras.Model],
@@ -245,28 +169,16 @@ def train_custom_loop(
     seed: int = 42,
     verbose: bool = True,
 ) -> TrainedModel:
-    """Train ``model_fn()`` on ``(x, y)`` with a hand-written training step that works under any strategy.
+    """Train ``model_fn()`` on ``(x, y)`` with a hand-written step that works under any strategy.
 
-    Why not ``fit``: under ``MultiWorkerMirroredStrategy``, Keras 3's ``fit`` fails with ``ValueError:
-    Attempt to convert a value (PerReplica...)`` (``MULTIWORKER_FIT_ISSUE``), while this loop trains
-    across workers and leaves identical weights on each. The step is ``fit``'s recipe spelled out: the
-    global batch is split across replicas (``experimental_distribute_dataset``), each replica computes its
-    loss divided by the *global* batch size (``tf.nn.compute_average_loss``), and the Keras optimizer
-    sums the replicas' gradients (all-reduce) before updating. Adam and sparse cross-entropy on logits, as
-    in the lesson; under ``mixed_float16`` the loss is scaled against float16 underflow. The last partial
-    batch of each epoch is dropped so every step's average is over exactly ``global_batch`` images.
-
-    Returns the model and the per-epoch mean ``loss`` and ``accuracy`` (over all replicas).
+    Why not ``fit``: under ``MultiWorkerMirroredStrategy``, Keras 3's ``fit`` fails (MULTIWORKER_FIT_ISSUE).
+    The step is ``fit``'s recipe spelled out: each replica takes its share of the global batch, divides its
+    loss by the *global* batch size, and the optimizer sums the replicas' gradients before updating. Returns
+    the model and the per-epoch mean ``loss`` and ``accuracy``.
     """
     import tensorflow as tf
 
     x, y = dataset_arrays
-    if len(x) < global_batch:
-        raise ValueError(
-            _("need at least one global batch ({batch} images), got {count}").format(
-                batch=global_batch, count=len(x)
-            )
-        )
     with strategy.scope():
         model = model_fn()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)

@@ -6,11 +6,10 @@ The strokes are kept as pixels in the kernel (``DrawingPad``) and prepared the w
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -22,23 +21,12 @@ from course_utils.i18n import _
 NO_FRONTEND_MESSAGE = "The drawing pad needs JupyterLab: open this notebook there to draw a digit."
 
 
-@dataclasses.dataclass(frozen=True)
-class DrawingPrediction:
+class DrawingPrediction(NamedTuple):
     """What the model makes of a drawing: the prepared 28 x 28 input, the probabilities and the answer."""
 
     image: np.ndarray
     probabilities: np.ndarray
     predicted: int
-
-
-def predict_drawing(model: Any, pixels: Any) -> DrawingPrediction | None:
-    """Canvas pixels (grey (H, W) or RGB(A), light strokes on black) to a prediction; None while blank."""
-    try:
-        image = preprocess_image(np.asarray(pixels))
-    except DigitImageError:
-        return None
-    probabilities, predicted = predict_digit(model, image)
-    return DrawingPrediction(image, probabilities, predicted)
 
 
 class DrawingPad:
@@ -57,11 +45,6 @@ class DrawingPad:
         self._image = Image.new("L", (self.size, self.size), 0)
         self._draw = ImageDraw.Draw(self._image)
         self._last: tuple[float, float] | None = None
-
-    @property
-    def drawing(self) -> bool:
-        """Whether a stroke is in progress (the mouse button is down)."""
-        return self._last is not None
 
     @property
     def pixels(self) -> np.ndarray:
@@ -94,7 +77,11 @@ class DrawingPad:
 
     def predict(self) -> DrawingPrediction | None:
         """The model's answer for what is drawn now; None while the pad is blank."""
-        return predict_drawing(self.model, self.pixels)
+        try:
+            image = preprocess_image(self.pixels)
+        except DigitImageError:
+            return None
+        return DrawingPrediction(image, *predict_digit(self.model, image))
 
 
 def interactive_frontend_available() -> bool:
@@ -143,11 +130,8 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
     def paint_background() -> None:
         canvas.fill_style = "black"
         canvas.fill_rect(0, 0, size, size)
-        canvas.stroke_style = "white"
-        canvas.fill_style = "white"
-        canvas.line_width = line_width
-        canvas.line_cap = "round"
-        canvas.line_join = "round"
+        canvas.stroke_style, canvas.fill_style, canvas.line_width = "white", "white", line_width
+        canvas.line_cap = canvas.line_join = "round"
 
     def show(result: DrawingPrediction | None) -> None:
         if result is None:
@@ -175,7 +159,7 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
             canvas.stroke_line(*segment)
 
     def on_up(x: float, y: float) -> None:
-        if pad.drawing:
+        if pad._last is not None:  # a stroke is in progress
             on_move(x, y)
             show(pad.end_stroke())
 
@@ -197,13 +181,8 @@ def drawing_pad(model: Any, class_names: Sequence[str], size: int = 280, line_wi
     clear.on_click(on_clear)
     rows = [widgets.HBox([bar, label]) for bar, label in zip(bars, percents, strict=True)]
     spaced = widgets.Layout(margin="0 16px 0 0")
-    box = widgets.HBox(
-        [
-            widgets.VBox([canvas, clear], layout=spaced),
-            widgets.VBox([headline, preview], layout=spaced),
-            widgets.VBox(rows),
-        ]
-    )
+    columns = [widgets.VBox([canvas, clear], layout=spaced), widgets.VBox([headline, preview], layout=spaced)]
+    box = widgets.HBox([*columns, widgets.VBox(rows)])
     box.pad, box.canvas, box.clear_button = pad, canvas, clear
     box.headline, box.preview, box.bars = headline, preview, bars
     return box

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import os
 import platform
@@ -11,54 +10,29 @@ import sys
 from course_utils.i18n import _
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send the process's file descriptor 2 to /dev/null (C++ libraries write there, not to sys.stderr)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr (some embedded interpreters): nothing to silence
-        yield
+def quiet_tensorflow_logs() -> None:
+    """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
+
+    Call it before anything imports TensorFlow or Keras (each notebook's setup cell does). Level 3 keeps
+    only fatal messages (real failures still raise Python exceptions). TensorFlow 2.21 writes a few lines
+    (oneDNN, CUDA drivers) from C++ before its log level applies, so its first import and device probe run
+    with the process's stderr (file descriptor 2) sent to /dev/null.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules:
         return
-    null = os.open(os.devnull, os.O_WRONLY)
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
-        yield
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # probing for GPUs logs a CUDA error on CPU-only machines
+    except ImportError:
+        pass  # Keras on another backend, or TensorFlow missing: importing keras will say so
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
-
-
-def keras_backend() -> str:
-    """The Keras backend this process will use (``KERAS_BACKEND``, default ``tensorflow``)."""
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
-
-def quiet_tensorflow_logs() -> None:
-    """Keep TensorFlow's C++ log out of notebooks: set ``TF_CPP_MIN_LOG_LEVEL`` and import it quietly.
-
-    Call it before anything imports TensorFlow or Keras (each notebook's setup cell does); importing
-    ``course_utils`` does not call it.
-
-    Level 3 keeps only fatal messages: TensorFlow 2.21 logs harmless C++ "errors" during ``fit`` (a tf.data
-    attribute it does not know). Real failures still raise Python exceptions.
-    TensorFlow 2.21 prints a few lines (oneDNN, CUDA drivers, CPU features) from C++ before its own log
-    level applies, so the first import and device probe run with stderr sent to /dev/null. Python errors
-    still raise.
-    Does nothing on other Keras backends or when TensorFlow is already imported.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if keras_backend() != "tensorflow" or "tensorflow" in sys.modules:
-        return
-    try:
-        with _stderr_silenced():
-            import tensorflow as tf
-
-            # Probing for GPUs logs a CUDA error on CPU-only machines; do it here, quietly. Listing physical
-            # devices does not start the runtime, so memory growth can still be set afterwards.
-            tf.config.list_physical_devices()
-    except ImportError:
-        pass  # Keras on another backend, or TensorFlow missing: importing keras will say so
 
 
 def versions() -> dict[str, str]:
@@ -82,32 +56,19 @@ def versions() -> dict[str, str]:
 
 
 def list_devices() -> list[str]:
-    """Names of the devices the backend can compute on, e.g. ``['CPU:0', 'GPU:0']``."""
-    if keras_backend() == "tensorflow":
-        import tensorflow as tf
+    """Names of the devices TensorFlow can compute on, e.g. ``['CPU:0', 'GPU:0']``."""
+    import tensorflow as tf
 
-        return [f"{d.device_type}:{d.name.split(':')[-1]}" for d in tf.config.list_physical_devices()]
-    if keras_backend() == "jax":
-        import jax
-
-        return [f"{d.platform.upper()}:{d.id}" for d in jax.devices()]
-    return ["CPU:0"]
+    return [f"{d.device_type}:{d.name.split(':')[-1]}" for d in tf.config.list_physical_devices()]
 
 
 def setup_gpu(memory_growth: bool = True) -> list[str]:
     """Turn on memory growth for every visible GPU and return their names (empty on a CPU-only machine).
 
     Memory growth lets TensorFlow take GPU memory as it needs it instead of all at once, so a notebook
-    shares the card with others. It can only be set before TensorFlow first uses the GPU; after that
-    this function explains what to do instead of raising. Safe to call twice.
+    shares the card with others. It can only be set before TensorFlow first uses the GPU; after that this
+    function says what to do instead of raising.
     """
-    if keras_backend() != "tensorflow":
-        print(
-            _("Keras backend is {backend!r}: GPU memory is managed by that backend.").format(
-                backend=keras_backend()
-            )
-        )
-        return []
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -117,9 +78,8 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
     names = [gpu.name for gpu in gpus]
     for gpu in gpus:
         try:
-            if tf.config.experimental.get_memory_growth(gpu) == memory_growth:
-                continue
-            tf.config.experimental.set_memory_growth(gpu, memory_growth)
+            if tf.config.experimental.get_memory_growth(gpu) != memory_growth:
+                tf.config.experimental.set_memory_growth(gpu, memory_growth)
         except (RuntimeError, ValueError) as exc:
             print(
                 _(
@@ -137,22 +97,14 @@ def setup_gpu(memory_growth: bool = True) -> list[str]:
     return names
 
 
-def check_seed(seed) -> int:
-    """The course's one seed rule: a whole number from 0 to 2**32 - 1, what NumPy (and so Keras) accepts.
-
-    ``check_params`` and ``set_seed`` both use it, so a seed the notebook accepts is one that seeding takes.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(_("seed must be an integer from 0 to 2**32 - 1, got {value!r}").format(value=seed))
-    return seed
-
-
 def set_seed(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and the Keras backend together, so the same run gives the same numbers.
 
     With ``deterministic`` TensorFlow also picks deterministic kernels (a little slower on a GPU).
     """
-    check_seed(seed)
+    from course_utils.params import check_value
+
+    check_value("seed", seed)  # the rule check_params uses: a seed the notebook accepts is one seeding takes
     import keras
 
     keras.utils.set_random_seed(seed)  # Python's random, NumPy and the backend in one call

@@ -1,13 +1,9 @@
 """The language of what course_utils tells the learner: ``set_language("zh_CN")``, then ``_(message)``.
 
 Messages are wrapped where they are shown: ``_("Correct! {message}").format(message=...)``; texts defined at
-import time (hints, solutions) are marked with ``N_`` and translated when shown. English is the source
-language and needs no catalog. The Chinese messages live in the package,
-``course_utils/locale/zh_CN/LC_MESSAGES/course_utils.po`` (package data), read with ``polib`` when the
-language is switched on, not compiled to a ``.mo``: the catalog is small (parsed in milliseconds), the
-repository keeps no generated binary that could drift from its source, and a learner
-who edits the ``.po`` sees the change at the next ``set_language`` without a build step. Fuzzy or empty
-entries fall back to English, as gettext does.
+import time are marked with ``N_`` and translated when shown. The Chinese messages live in the package,
+``course_utils/locale/zh_CN/LC_MESSAGES/course_utils.po``, read with ``polib`` (no compiled ``.mo`` to drift).
+Fuzzy or empty entries fall back to English, as gettext does.
 """
 
 from __future__ import annotations
@@ -20,14 +16,9 @@ _ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "zh": "zh_CN", "zh_cn": "z
 _state: dict = {"language": SOURCE_LANGUAGE, "messages": {}}
 
 
-def locale_dir() -> Path:
-    """The package's ``locale`` folder (package data, so it is there after ``pip install .`` too)."""
-    return Path(__file__).resolve().parent / "locale"
-
-
 def catalog_file(language: str) -> Path:
     """The message catalog of a language: ``locale/<language>/LC_MESSAGES/course_utils.po``."""
-    return locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return Path(__file__).resolve().parent / "locale" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def read_messages(path: str | Path) -> dict[str, str]:
@@ -42,18 +33,12 @@ def read_messages(path: str | Path) -> dict[str, str]:
 
 
 def set_language(language: str = SOURCE_LANGUAGE) -> str:
-    """Show course_utils' messages in ``language`` (``"zh_CN"`` or ``"en"``); returns the language set.
-
-    An unknown language raises ``ValueError`` naming the ones available.
-    """
-    if not isinstance(language, str):
-        raise ValueError(f"language must be a string such as 'zh_CN' or 'en', got {language!r}")
-    key = language.strip().replace("-", "_").lower()
-    code = _ALIASES.get(key)
+    """Show course_utils' messages in ``language`` (``"zh_CN"`` or ``"en"``); returns the language set."""
+    code = _ALIASES.get(str(language).strip().replace("-", "_").lower())
     if code is None:
-        catalogs = locale_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po")
-        available = sorted({SOURCE_LANGUAGE} | {path.parents[1].name for path in catalogs})
-        raise ValueError(f"no messages in language {language!r}; available: {', '.join(available)}")
+        raise ValueError(
+            f"no messages in language {language!r}; available: {', '.join(sorted(set(_ALIASES.values())))}"
+        )
     messages = {} if code == SOURCE_LANGUAGE else read_messages(catalog_file(code))
     _state.update(language=code, messages=messages)
     return code
@@ -72,12 +57,9 @@ def current_language() -> str:
     return _state["language"]
 
 
-def gettext(message: str) -> str:
+def _(message: str) -> str:
     """``message`` in the current language; the English itself where it has no translation."""
     return _state["messages"].get(message, message)
-
-
-_ = gettext
 
 
 def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"
@@ -124,8 +106,7 @@ def extract_messages(paths) -> dict[str, list[str]]:
 
 def wrapped_sources() -> list[Path]:
     """Where messages are wrapped (for the catalog and its test): every module of the package, so that a
-    message wrapped in a new module is caught too, and the runner's report template (course_tools, beside
-    this package)."""
+    message wrapped in a new module is caught too, and the runner's report template."""
     package = Path(__file__).parent
     return sorted(package.rglob("*.py")) + sorted(package.parent.glob("course_tools/templates/*.j2"))
 
@@ -140,15 +121,7 @@ def update_catalog(language: str = "zh_CN") -> dict[str, int]:
     import polib
 
     path = catalog_file(language)
-    catalog = polib.pofile(str(path), wrapwidth=0) if path.exists() else polib.POFile(wrapwidth=0)
-    if not catalog.metadata:
-        catalog.metadata = {
-            "Project-Id-Version": DOMAIN,
-            "Language": language,
-            "MIME-Version": "1.0",
-            "Content-Type": "text/plain; charset=UTF-8",
-            "Content-Transfer-Encoding": "8bit",
-        }
+    catalog = polib.pofile(str(path), wrapwidth=0)
     messages = extract_messages(wrapped_sources())
     counts = {"new": 0, "obsolete": 0}
     known = {entry.msgid: entry for entry in catalog}
@@ -166,6 +139,5 @@ def update_catalog(language: str = "zh_CN") -> dict[str, int]:
         if entry.msgid not in messages and not entry.obsolete:
             entry.obsolete = True
             counts["obsolete"] += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
     catalog.save(str(path))
     return counts

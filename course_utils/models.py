@@ -93,21 +93,15 @@ def build_augmentation(
 ) -> keras.Sequential:
     """Small random rotations, shifts and zooms of each training image; the identity at inference.
 
-    Keras' preprocessing layers change images only when called with ``training=True`` (as ``fit`` does),
-    so ``predict`` and ``evaluate`` see the images unchanged. ``rotation`` is a fraction of a full turn
-    (0.04 is about 14 degrees); ``translation`` and ``zoom`` are fractions of the image size. Shifts are by
-    whole pixels (``nearest``), which keeps strokes sharp; rotation and zoom must resample, and blur a little.
+    Keras' preprocessing layers change images only when called with ``training=True`` (as ``fit`` does).
+    ``rotation`` is a fraction of a full turn (0.04 is about 14 degrees); ``translation`` and ``zoom`` are
+    fractions of the image size. Shifts are by whole pixels (``nearest``), which keeps strokes sharp.
     """
     return keras.Sequential(
         [
             layers.RandomRotation(rotation, fill_mode="constant", seed=seed, name="rotate"),
             layers.RandomTranslation(
-                translation,
-                translation,
-                fill_mode="constant",
-                interpolation="nearest",
-                seed=seed,
-                name="shift",
+                translation, translation, "constant", "nearest", seed=seed, name="shift"
             ),
             layers.RandomZoom(zoom, fill_mode="constant", seed=seed, name="zoom"),
         ],

@@ -19,6 +19,9 @@ def no_data_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-index"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from course_utils import data
+
+    monkeypatch.setattr(data, "_UNAVAILABLE", set())  # what an earlier test could not reach
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,6 @@ def test_versions_report_names_what_the_course_runs_on():
     report = env.versions()
     assert report["tensorflow"] == tf.__version__ and report["keras"].startswith("3.")
     assert report["python"].count(".") == 2 and report["keras_backend"] == "tensorflow"
-
-
-def test_devices_include_the_cpu():
     assert "CPU:0" in env.list_devices()
 
 
@@ -71,15 +68,9 @@ def test_set_seed_makes_python_numpy_and_tensorflow_repeat():
     assert draw() != first
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "42", True, None, 2**32])
-def test_set_seed_rejects_bad_seeds(bad):
+def test_set_seed_refuses_a_bad_seed_as_check_params_does():
     with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*32 - 1"):
-        env.set_seed(bad)
-
-
-def test_set_seed_takes_every_seed_check_params_takes():
-    env.set_seed(2**32 - 1)  # the largest seed check_params accepts (one rule: env.check_seed)
-    env.set_seed(0)
+        env.set_seed(-1)
 
 
 def test_quiet_tensorflow_logs_keeps_tensorflow_quiet():

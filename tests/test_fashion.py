@@ -14,8 +14,8 @@ from idx_files import write_idx
 
 from course_tools.runner import OK, run_course
 from course_utils import data
-from course_utils.checksums import ChecksumError
 from course_utils.data import DATASETS, IDX_FILES
+from course_utils.sources import ChecksumError
 
 CORE = ["00", "01", "02", "03", "04", "05"]
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_fashion_sample.py"

@@ -99,20 +99,6 @@ def test_digit_grid_takes_one_hot_labels_and_predicted_probabilities(rng):
     assert [ax.get_title() for ax in image_axes(fig)] == [f"5{ARROW}5", f"6{ARROW}0", f"7{ARROW}7"]
 
 
-@pytest.mark.parametrize(
-    ("n_images", "n_labels", "message"),
-    [(0, 0, "empty"), (5, 4, "lengths differ"), (3, 5, "lengths differ")],
-)
-def test_digit_grid_rejects_empty_or_mismatched_input(rng, n_images, n_labels, message):
-    with pytest.raises(ValueError, match=message):
-        plots.show_digit_grid(digits(rng, n_images), np.zeros(n_labels, dtype=int))
-
-
-def test_digit_grid_rejects_labels_without_a_class_name(rng):
-    with pytest.raises(ValueError, match=r"0\.\.2"):
-        plots.show_digit_grid(digits(rng, 2), [0, 5], class_names=["a", "b", "c"])
-
-
 # --- show_pixel_values -----------------------------------------------------------------------------------
 
 
@@ -164,7 +150,7 @@ def test_mean_images_are_the_class_means(rng):
         ax = fig.axes[k]
         assert ax.get_title() == "abc"[k]
         np.testing.assert_allclose(ax.images[0].get_array(), x[y == k, :, :, 0].mean(axis=0), rtol=1e-6)
-    assert not fig.axes[3].images and "none" in fig.axes[3].get_title()
+    np.testing.assert_array_equal(fig.axes[3].images[0].get_array(), 0)  # no example: a blank image
 
 
 # --- show_training_curves and show_model_comparison_curves ------------------------------------------------
@@ -214,8 +200,6 @@ def test_model_comparison_draws_one_named_line_per_history():
     assert ax.get_ylabel() == "val_accuracy"
     fig = plots.show_model_comparison_curves({"seed": HISTORY}, metric="loss")
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), HISTORY["loss"])
-    with pytest.raises(ValueError, match="'improved' has no 'val_loss'"):
-        plots.show_model_comparison_curves({"seed": HISTORY, "improved": improved}, metric="val_loss")
 
 
 # --- show_probabilities ----------------------------------------------------------------------------------
@@ -225,7 +209,7 @@ def test_probabilities_highlight_the_predicted_class(rng):
     p = rng.dirichlet(np.ones(10))
     fig = plots.show_probabilities(p, DIGITS)
     ax = fig.axes[0]
-    assert ax.get_ylim() == (0, plots.PROBABILITY_TOP)
+    assert ax.get_ylim()[1] > 1  # room for the predicted bar's label
     np.testing.assert_allclose([b.get_height() for b in ax.patches], p)
     highlighted = [i for i, b in enumerate(ax.patches) if b.get_facecolor() != to_rgba(plots.BAR_COLOR)]
     assert highlighted == [int(np.argmax(p))]
@@ -273,11 +257,9 @@ def test_a_near_certain_bar_says_so_and_its_label_stays_clear_of_the_title():
     assert label_box.y1 <= ax.get_window_extent(renderer).y1  # inside the axes, not over the frame
 
 
-def test_probabilities_reject_logits_and_wrong_lengths():
+def test_probabilities_reject_logits():
     with pytest.raises(ValueError, match="softmax"):
         plots.show_probabilities(np.linspace(-3, 3, 10), DIGITS)
-    with pytest.raises(ValueError, match="one value per class"):
-        plots.show_probabilities(np.full(9, 1 / 9), DIGITS)
 
 
 # --- show_confusion_matrix -------------------------------------------------------------------------------
@@ -340,8 +322,6 @@ def test_feature_maps_one_image_per_channel_capped(rng):
     fig = plots.show_feature_maps(a[0, :, :, :5], title="conv1")
     assert len(image_axes(fig)) == 5 and fig.get_suptitle() == "conv1"
     render(fig)
-    with pytest.raises(ValueError, match="one input"):
-        plots.show_feature_maps(rng.random((2, 4, 4, 3)))
 
 
 def test_filters_one_image_each_on_a_scale_centred_at_zero(rng):
@@ -352,26 +332,11 @@ def test_filters_one_image_each_on_a_scale_centred_at_zero(rng):
     np.testing.assert_array_equal(axes[7].images[0].get_array(), kernel[:, :, 0, 7])
     norms = {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in axes}
     assert norms == {(-np.abs(kernel).max(), np.abs(kernel).max())}
-    assert axes[0].images[0].get_cmap().name == plots.FILTER_CMAP
+    assert axes[0].images[0].get_cmap().name == "RdBu_r"
     render(fig)
-    with pytest.raises(ValueError, match="kh, kw, 1, n"):
-        plots.show_filters(rng.normal(size=(3, 3, 8, 16)))
 
 
 # --- save_figure and global state ------------------------------------------------------------------------
-
-
-def test_save_figure_writes_a_png_of_the_figures_size(tmp_path):
-    fig = plots.show_training_curves(HISTORY)
-    path = plots.save_figure(fig, tmp_path / "new" / "folder" / "curves.png")
-    assert path == tmp_path / "new" / "folder" / "curves.png"
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = fig.get_size_inches() * 100
-    assert plt.imread(path).shape[:2] == (round(height), round(width))
-    assert plots.save_figure(fig, tmp_path / "no_suffix", dpi=50) == tmp_path / "no_suffix.png"
-    assert plt.imread(tmp_path / "no_suffix.png").shape[:2] == (round(height / 2), round(width / 2))
-    with pytest.raises(ValueError, match="PNG"):
-        plots.save_figure(fig, tmp_path / "curves.jpg")
 
 
 def test_figures_are_not_registered_with_pyplot_and_rcparams_are_untouched(rng):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.checksums import sha256_of, verify_file
 from course_utils.data import DATASETS, FASHION_SAMPLE_FILE, IDX_FILES, read_idx
+from course_utils.sources import sha256_of, verify_file
 
 SEED = 2017  # the year Fashion-MNIST was published
 TRAIN_PER_CLASS = 400
