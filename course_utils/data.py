@@ -15,7 +15,7 @@ import numpy as np
 
 from course_utils import sources
 from course_utils.i18n import _
-from course_utils.params import DATA_SOURCES, check_value  # noqa: F401 (DATA_SOURCES: read from here too)
+from course_utils.params import check_value
 from course_utils.sources import (
     ChecksumError,
     UnavailableError,
@@ -375,22 +375,3 @@ def load_dataset(
         )
     )
     return dataset
-
-
-def fetch_data() -> int:
-    """``fetch-data``: fetch the full set of every dataset where a route reaches it; say what serves each."""
-    for name, spec in DATASETS.items():
-        print(f"--- {spec.title}")
-        try:
-            load_dataset(name, "full", scaled=False)
-        except DataUnavailableError as exc:
-            print(f"No full copy reachable, so the sample serves it. {exc}")
-    return 0
-
-
-def describe_test_data(dataset: Dataset) -> str:
-    """The test data a figure is measured on, in English: "the 10,000 MNIST test images", say."""
-    title = DATASETS[dataset.name].title if dataset.name in DATASETS else dataset.name
-    if dataset.is_sample:
-        return f"the {len(dataset.x_test):,}-image {title} sample test set"
-    return f"the {len(dataset.x_test):,} {title} test images"

@@ -36,7 +36,7 @@ def test_a_cached_file_that_keras_accepts_gives_yes_without_the_network(keras_ho
     assert keras_can_load("mnist", "auto") is True
     (keras_home / "fashion-mnist").mkdir()
     for name in keras_data.KERAS_FILES["fashion_mnist"]:
-        (keras_home / name).write_bytes(b"x")  # Keras checks no hash for these
+        (keras_home / "fashion-mnist" / name).write_bytes(b"x")  # Keras checks no hash for these
     assert keras_can_load("fashion_mnist", "full") is True
 
 
