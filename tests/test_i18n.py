@@ -174,7 +174,7 @@ def test_the_data_line_and_its_warnings_come_in_chinese(
     data = load_dataset("fashion_mnist", "offline")
     out = capsys.readouterr().out.splitlines()
     nowhere = str(tmp_path / "nowhere")
-    assert out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {nowhere!r}，但它不存在；已忽略它。"
+    assert out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {nowhere!r}，但它不是文件夹；已忽略它。"
     assert out[1].startswith(f"警告：不使用 Keras 缓存 中的副本：{cache / IDX_FILES[0]}：SHA-256 ")
     assert out[1].endswith("不符。没有改动这个文件，也不使用它；请删除或替换它。")
     assert out[2].startswith("数据：离线样本：随课程提供的 5,000 张真实 Fashion-MNIST 图像")
