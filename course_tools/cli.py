@@ -62,13 +62,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def fetch_data() -> int:
+    """``fetch-data`` (``make data``): fetch the full set of each dataset where a route reaches it, then say
+    which source a notebook will now use (an ``offline`` load: no network)."""
+    import contextlib
+    import io
+
+    from course_utils.data import DATASETS, DataUnavailableError, load_dataset
+
+    for name, spec in DATASETS.items():
+        print(f"--- {spec.title}")
+        try:
+            load_dataset(name, "full", scaled=False)
+        except DataUnavailableError as exc:
+            print(f"No full copy reachable, so the sample serves it. {exc}")
+    print("\nWhich source now serves each dataset (without network):")
+    for name, spec in DATASETS.items():
+        with contextlib.redirect_stdout(io.StringIO()):
+            source = load_dataset(name, "offline", scaled=False).source
+        print(f"  {spec.title:<14} {source}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Returns the exit status (0 ok, 1 failed, 2 bad options, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     if args.command == "fetch-data":
-        from course_utils import data
-
-        return data.fetch_data()
+        return fetch_data()
     if args.command == "translate":
         return translate.main(update=args.update)
     if args.command == "prepare-ci":

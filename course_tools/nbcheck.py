@@ -15,7 +15,7 @@ from pathlib import Path
 
 from course_tools.floors import add_figures_cell
 from course_tools.runner import KERNEL_QUIET, declared_subset, find_notebooks
-from course_utils.params import PARAMETER_NAMES, assigned_names, unknown_parameter_message
+from course_utils.params import PARAMETER_NAMES, unknown_parameter_message
 
 CHECK_TAG = "nbval-check-output"
 # Reduced parameters for CI: one epoch on data that never needs the network.
@@ -29,6 +29,21 @@ CI_CHINESE_NOTEBOOKS = ("00", "01", "02", "03", "04", "05")
 def ci_parameters(notebook: str | Path) -> dict:
     """CI's parameters for one notebook (a path or a stem): ``CI_PARAMETERS`` with its own changes."""
     return {**CI_PARAMETERS, **CI_NOTEBOOK_PARAMETERS.get(Path(notebook).stem, {})}
+
+
+def assigned_names(source: str) -> list[str]:
+    """The names a cell assigns at its top level (``epochs = 10``), in order; [] if it is not Python."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    ]
 
 
 def is_checked(cell) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from course_tools import floors
 from course_tools.glossary import link_glossary_html, write_glossary_html
-from course_utils.i18n import translator
+from course_tools.messages import translator
 from course_utils.params import DEFAULTS, PARAMETER_NAMES, check_params
 
 DEFAULT_OUTPUT = "build/course"

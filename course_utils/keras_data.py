@@ -7,44 +7,29 @@ calls ``load_data()`` only when ``keras_can_load`` says yes, and otherwise takes
 
 from __future__ import annotations
 
-import hashlib
-import os
 import socket
 import threading
-from pathlib import Path
+
+from course_utils.data import DATASETS, IDX_FILES, keras_cache_folder
+from course_utils.sources import sha256_of
 
 # Where keras.datasets downloads from (the host of its origin URLs), and the port it uses.
 KERAS_SERVER = ("storage.googleapis.com", 443)
 
-# The files each load_data() reads from Keras' cache, under $KERAS_HOME/datasets, with the SHA-256 Keras
+# The files each load_data() reads from Keras' cache (``data.keras_cache_folder``), with the SHA-256 Keras
 # checks before it uses one (None: Keras uses the file without a check). With a file missing, or with a
 # file that fails Keras' check, load_data() downloads.
 KERAS_FILES = {
-    "mnist": {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"},
-    "fashion_mnist": {
-        f"fashion-mnist/{name}": None
-        for name in (
-            "train-labels-idx1-ubyte.gz",
-            "train-images-idx3-ubyte.gz",
-            "t10k-labels-idx1-ubyte.gz",
-            "t10k-images-idx3-ubyte.gz",
-        )
-    },
+    "mnist": {"mnist.npz": DATASETS["mnist"].checksums["mnist.npz"]},
+    "fashion_mnist": dict.fromkeys(IDX_FILES),
 }
-
-
-def keras_cache_dir() -> Path:
-    """Where Keras keeps downloaded datasets: ``$KERAS_HOME/datasets``, by default ``~/.keras/datasets``."""
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
 
 
 def keras_has_cached(dataset: str) -> bool:
     """True when Keras' cache holds every file ``load_data()`` reads for ``dataset``, as Keras accepts it."""
     for name, sha256 in KERAS_FILES[dataset].items():
-        path = keras_cache_dir() / name
-        if not path.is_file():
-            return False
-        if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        path = keras_cache_folder(DATASETS[dataset]) / name
+        if not path.is_file() or sha256 not in (None, sha256_of(path)):
             return False
     return True
 

@@ -8,7 +8,6 @@ with the closest known one.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import dataclasses
 import difflib
@@ -170,19 +169,3 @@ def folder_write_problem(path: str | Path) -> str | None:
             with contextlib.suppress(OSError):
                 made.rmdir()
     return None
-
-
-def assigned_names(source: str) -> list[str]:
-    """The names a cell assigns at its top level (``epochs = 10``), in order; [] if it is not Python.
-    (For the instructors' notebook checks.)"""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [
-        t.id
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    ]

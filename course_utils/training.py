@@ -29,9 +29,7 @@ from course_utils.models import TrainedModel, build_cnn, compile_cnn
 from course_utils.params import CourseParams
 
 MODEL_FILE, HISTORY_FILE, METADATA_FILE = "model.keras", "history.json", "model.json"
-SAVED = re.compile(
-    r"model-\d{8}-\d{6}-\d{6}-[a-z0-9_]{8}"
-)  # the folders save_trained_model makes; nothing else
+SAVED = re.compile(r"model-\d{8}-\d{6}-\d{6}-[a-z0-9_]{8}")  # what save_trained_model makes; nothing else
 KEEP_SAVED = 3  # a save removes the course's older saved folders beyond the newest three
 _RERUN = N_("re-run 04_compile_fit.ipynb to train and save the model again")
 

@@ -295,7 +295,6 @@ def test_a_data_dir_that_is_not_a_readable_folder_is_named_and_skipped(tmp_path,
     assert f"$MNIST_DATA_DIR is set to '{target}', which is not a folder; it is ignored." in out
 
 
-
 # --- python -m course_tools fetch-data -------------------------------------------------------------------
 
 

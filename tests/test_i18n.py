@@ -8,6 +8,7 @@ import polib
 import pytest
 
 import course_utils
+from course_tools import messages as catalog_tools
 from course_utils import i18n
 from course_utils.exercises import EXERCISE_SETS
 
@@ -30,7 +31,7 @@ def _catalog():
 
 
 def test_every_wrapped_message_has_a_checked_translation_with_the_same_placeholders():
-    messages = i18n.extract_messages(i18n.wrapped_sources())
+    messages = catalog_tools.extract_messages(catalog_tools.wrapped_sources())
     assert len(messages) > 250
     catalog = _catalog()
     entries = {entry.msgid: entry for entry in catalog if not entry.obsolete}
@@ -61,12 +62,12 @@ LEARNER_MODULES = (
 
 
 def test_the_catalog_is_extracted_from_every_module_of_the_package():
-    sources = {path.name for path in i18n.wrapped_sources()}
+    sources = {path.name for path in catalog_tools.wrapped_sources()}
     modules = {path.name for path in (ROOT / "course_utils").rglob("*.py")}
     assert modules <= sources
     places = {
         place.split(":")[0]
-        for found in i18n.extract_messages(i18n.wrapped_sources()).values()
+        for found in catalog_tools.extract_messages(catalog_tools.wrapped_sources()).values()
         for place in found
     }
     assert {*LEARNER_MODULES, "checking.py", "index.html.j2"} <= places
@@ -74,9 +75,8 @@ def test_the_catalog_is_extracted_from_every_module_of_the_package():
 
 # Messages a learner can meet that stay English on purpose: tables aligned by column (CJK characters are two
 # columns wide), the custom loop's epoch line (it mirrors Keras' own log, which is English), and what only an
-# instructor meets (fetch-data, a multi-worker cluster's TF_CONFIG) or never leaves the module.
+# instructor meets (a multi-worker cluster's TF_CONFIG).
 ENGLISH_ON_PURPOSE = {
-    ("data.py", "fetch_data"),
     ("models.py", "print_layer_table"),
     ("distribute.py", "read_tf_config"),
     ("distribute.py", "train_custom_loop"),
@@ -174,7 +174,7 @@ def test_the_data_line_and_its_warnings_come_in_chinese(
     data = load_dataset("fashion_mnist", "offline")
     out = capsys.readouterr().out.splitlines()
     nowhere = str(tmp_path / "nowhere")
-    assert out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {nowhere!r}，但它不存在；已忽略它。"
+    assert out[0] == f"警告：$FASHION_MNIST_DATA_DIR 设为 {nowhere!r}，但它不是文件夹；已忽略它。"
     assert out[1].startswith(f"警告：不使用 Keras 缓存 中的副本：{cache / IDX_FILES[0]}：SHA-256 ")
     assert out[1].endswith("不符。没有改动这个文件，也不使用它；请删除或替换它。")
     assert out[2].startswith("数据：离线样本：随课程提供的 5,000 张真实 Fashion-MNIST 图像")
@@ -210,7 +210,7 @@ def test_plot_errors_come_in_chinese(chinese):
 
 
 def test_every_exercise_text_is_marked_for_translation():
-    messages = i18n.extract_messages(i18n.wrapped_sources())
+    messages = catalog_tools.extract_messages(catalog_tools.wrapped_sources())
     for exercises in EXERCISE_SETS.values():
         for exercise in exercises:
             texts = [exercise.title, exercise.task, exercise._hint, exercise._solution]
@@ -235,18 +235,21 @@ def test_set_language_switches_feedback_hints_and_solutions(chinese, capsys):
 
 
 def test_english_is_the_default_and_comes_back(capsys):
-    assert i18n.current_language() == "en"
-    course_utils.set_language("zh-CN")
-    assert i18n.current_language() == "zh_CN"
-    course_utils.set_language("en")
+    EXERCISE_SETS["nb01"].q2.check(51)
+    assert capsys.readouterr().out.startswith("Not yet. 51 is the raw value")
+    assert course_utils.set_language("zh-CN") == "zh_CN"
+    EXERCISE_SETS["nb01"].q2.check(51)
+    assert capsys.readouterr().out.startswith("还不对。")
+    assert course_utils.set_language("en") == "en"
     EXERCISE_SETS["nb01"].q2.check(51)
     assert capsys.readouterr().out.startswith("Not yet. 51 is the raw value")
 
 
-def test_an_unknown_language_is_refused_naming_the_available_ones():
+def test_an_unknown_language_is_refused_naming_the_available_ones(capsys):
     with pytest.raises(ValueError, match=r"available: en, zh_CN"):
         course_utils.set_language("fr")
-    assert i18n.current_language() == "en"
+    EXERCISE_SETS["nb01"].q2.check(51)
+    assert capsys.readouterr().out.startswith("Not yet. 51 is the raw value")
 
 
 def test_fuzzy_and_empty_entries_fall_back_to_english(tmp_path):
@@ -262,7 +265,7 @@ def test_extraction_refuses_an_f_string(tmp_path):
     module = tmp_path / "bad.py"
     module.write_text('from course_utils.i18n import _\nvalue = 1\nprint(_(f"got {value}"))\n')
     with pytest.raises(ValueError, match="bad.py:3"):
-        i18n.extract_messages([module])
+        catalog_tools.extract_messages([module])
 
 
 def test_no_compiled_catalogs_are_committed():

@@ -60,7 +60,6 @@ HELPERS_READ = {
     "load_or_train(": TRAINING,  # trains like 04 (no strategy, float32) when 04 has not run
     "save_trained_model(": TRAINING,
     "load_trained_model(": {"dataset", "artifacts_dir"},
-    "ResumeGuard(": TRAINING,
 }
 
 
