@@ -74,6 +74,7 @@ class Case:
     build: Callable[[], keras.Model]
     batch_size: int
     settings: dict
+    cell: bool = False  # fit as 04's cell does: the test set as validation data, and 04's Keras callbacks
     model: keras.Model | None = None
     seconds: list[float] = dataclasses.field(default_factory=list)
 
@@ -86,6 +87,7 @@ def settings_cases(groups: list[str]) -> list[Case]:
         "04": [
             ("lesson's model", build_cnn, 32, [{}, {spe: 16}, {spe: 64}, {spe: 128}, jit, {**jit, spe: 64}]),
         ],
+        "04cell": [("lesson's model in 04's cell", build_cnn, 32, [{}, {spe: 64}])],
         "07": [
             ("lesson's model", build_cnn, 128, [{}, {spe: 64}]),
             ("improved model", build_improved_cnn, 128, [{}, {spe: 16}, {spe: 64}]),
@@ -114,20 +116,36 @@ def timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def cell_04_keywords(data, folder: Path) -> dict:
+    """``fit``'s keywords in 04's training cell: the test set as validation data, and 04's Keras callbacks."""
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(folder / "backup"), save_freq="epoch", double_checkpoint=True),
+        keras.callbacks.ModelCheckpoint(
+            str(folder / "best.keras"), monitor="val_accuracy", mode="max", save_best_only=True
+        ),
+        keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), write_graph=False),
+    ]
+    return {"validation_data": (data.x_test, data.y_test), "callbacks": callbacks}
+
+
 def settings(args) -> dict:
     data = load_dataset("mnist", args.data_source)
     x, y = data.x_train[: args.images], data.y_train[: args.images]
     cases = settings_cases(args.groups)
-    for case in cases:  # build and trace every model first, so the timed runs below are steady state
+    folders = tempfile.TemporaryDirectory()
+    keywords = {}
+    for number, case in enumerate(cases):  # build and trace every model first: the timed runs are steady
         case.model = compiled(case.build, args.seed, **case.settings)
         warm = 2 * case.batch_size * case.settings.get("steps_per_execution", 1)
-        case.model.fit(x[:warm], y[:warm], batch_size=case.batch_size, epochs=1, verbose=0)
+        keywords[case.name] = cell_04_keywords(data, Path(folders.name, str(number))) if case.cell else {}
+        case.model.fit(x[:warm], y[:warm], batch_size=case.batch_size, verbose=0, **keywords[case.name])
         print(f"traced: {case.name}", flush=True)
     for repeat in range(args.repeats):
         for case in cases:
-            fit = lambda c=case: c.model.fit(x, y, batch_size=c.batch_size, epochs=1, verbose=0)  # noqa: E731
+            fit = partial(case.model.fit, x, y, batch_size=case.batch_size, verbose=0, **keywords[case.name])
             case.seconds.append(timed(fit))
             print(f"run {repeat + 1}/{args.repeats} {case.seconds[-1]:7.2f} s  {case.name}", flush=True)
+    folders.cleanup()
 
     # evaluate() on the test set, as 04 and 07 do after training and fit() does each epoch for validation
     evaluations = [(f"evaluate, batch {b}", cases[0].model, {"batch_size": b}) for b in args.eval_batches]
@@ -346,7 +364,7 @@ def main(argv=None) -> dict:
 
     sub = command("settings", settings, "steps_per_execution, jit_compile, evaluate's batch size", 16_384)
     sub.add_argument("--repeats", type=int, default=3, help="timed runs of each setting, alternating")
-    sub.add_argument("--groups", nargs="+", default=["04", "07"], choices=["04", "07"])
+    sub.add_argument("--groups", nargs="+", default=["04", "07"], choices=["04", "04cell", "07"])
     sub.add_argument("--eval-batches", nargs="+", type=int, default=[32, 256, 1024])
     sub = command("check", check, "steps_per_execution changes no result", 4_096)
     sub.add_argument("--spe", type=int, default=64, help="the steps_per_execution compared with 1")
