@@ -149,7 +149,8 @@ def settings(args) -> dict:
     keywords = {}
     for number, case in enumerate(cases):  # build and trace every model first: the timed runs are steady
         case.model = compiled(case.build, args.seed, **case.settings)
-        warm = 2 * case.batch_size * case.settings.get("steps_per_execution", 1)
+        # a last partial batch as in the timed runs: one with another shape would be traced again there
+        warm = 2 * case.batch_size * case.settings.get("steps_per_execution", 1) + len(x) % case.batch_size
         keywords[case.name] = cell_04_keywords(data, Path(folders.name, str(number))) if case.cell else {}
         case.model.fit(x[:warm], y[:warm], batch_size=case.batch_size, verbose=0, **keywords[case.name])
         print(f"traced: {case.name}", flush=True)
