@@ -223,7 +223,7 @@ def settings(args) -> dict:
 
 
 def check(args) -> dict:
-    """Same seed, one epoch, steps_per_execution 1 against ``--spe``: weights and accuracies."""
+    """Same seed, ``--epochs`` epochs, steps_per_execution 1 against ``--spe``: weights and accuracies."""
     data = load_dataset("mnist", args.data_source)
     x, y = data.x_train[: args.images], data.y_train[: args.images]
     results = {"data": data.source, "training_images": len(x), "models": {}}
@@ -232,7 +232,7 @@ def check(args) -> dict:
         runs = {}
         for spe in (1, args.spe):
             model = compiled(build, args.seed, steps_per_execution=spe)
-            history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+            history = model.fit(x, y, batch_size=batch_size, epochs=args.epochs, verbose=0)
             _, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
             runs[spe] = (model.get_weights(), history.history["accuracy"][-1], accuracy)
         pairs = zip(runs[1][0], runs[args.spe][0], strict=True)
@@ -245,8 +245,8 @@ def check(args) -> dict:
             **{f"spe {spe}": {"train accuracy": r[1], "test accuracy": r[2]} for spe, r in runs.items()},
         }
         print(
-            f"{name}, batch {batch_size}, one epoch on {len(x):,} images: largest weight difference "
-            f"{largest:.3g} (largest weight {scale:.3g}); test accuracy "
+            f"{name}, batch {batch_size}, {args.epochs} epoch(s) on {len(x):,} images: largest weight "
+            f"difference {largest:.3g} (largest weight {scale:.3g}); test accuracy "
             + ", ".join(f"steps_per_execution={spe}: {run[2]:.4%}" for spe, run in runs.items()),
             flush=True,
         )
@@ -388,6 +388,7 @@ def main(argv=None) -> dict:
     sub.add_argument("--eval-batches", nargs="+", type=int, default=[32, 256, 1024])
     sub = command("check", check, "steps_per_execution changes no result", 4_096)
     sub.add_argument("--spe", type=int, default=64, help="the steps_per_execution compared with 1")
+    sub.add_argument("--epochs", type=int, default=1)
     sub = command("helper", helper, "plain model.fit against the course's training helper")
     sub.add_argument("--epochs", type=int, default=4, help="epochs per run (the first is not timed)")
     sub.add_argument("--repeats", type=int, default=3, help="runs of each way, alternating")
