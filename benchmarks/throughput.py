@@ -296,11 +296,14 @@ def helper_fit(data, epochs: int, batch_size: int, seed: int) -> list[float]:
 
 
 def course_wall_time() -> float:
-    """Seconds for ``python -m course_utils run`` over every notebook with CI parameters."""
+    """Seconds for the runner (``python -m course_tools run``) over every notebook with CI parameters."""
+    import importlib.util
+
+    tools = "course_tools" if importlib.util.find_spec("course_tools") else "course_utils"  # before the split
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "course_utils", "run", "--epochs", "1", "--data-source", "offline"]
+            [sys.executable, "-m", tools, "run", "--epochs", "1", "--data-source", "offline"]
             + ["--output", out],
             check=True,
             cwd=ROOT,
