@@ -53,7 +53,7 @@ format: setup-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Unit tests, then the notebooks: papermill prepares copies at CI parameters (epochs=1, offline data) and
+# Unit tests, then the notebooks: papermill prepares copies at CI parameters (epochs=1, the shipped sample) and
 # nbval executes them, comparing the cells tagged nbval-check-output with the committed outputs. prepare-ci
 # appends to each copy a cell that writes the notebook's figures to build/ci/headlines.jsonl, and the floors
 # plugin's last test checks them against course_tools/floors.csv (a notebook that stops learning fails here).

@@ -19,7 +19,7 @@ from course_utils.params import PARAMETER_NAMES, unknown_parameter_message
 
 CHECK_TAG = "nbval-check-output"
 # Reduced parameters for CI: one epoch on data that never needs the network.
-CI_PARAMETERS = {"epochs": 1, "data_source": "offline"}
+CI_PARAMETERS = {"epochs": 1, "data_source": "sample"}  # the shipped sample: the same on every machine
 # Notebooks whose learning floor needs more than one epoch to be reliable (course_tools/floors.csv says so).
 CI_NOTEBOOK_PARAMETERS: dict[str, dict] = {"07_better_model": {"epochs": 3}}
 # The Chinese notebooks CI runs under nbval (in build/ci/zh): the core lesson. The runner tests run the rest.
