@@ -20,7 +20,7 @@ from course_tools.floors import check_headlines, read_floors, read_headlines
 from course_tools.nbcheck import ci_parameters, prepare_ci_notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CI = {"dataset": "mnist", "data_source": "offline", "epochs": 1, **floors.FIXED_PARAMETERS}
+CI = {"dataset": "mnist", "data_source": "sample", "epochs": 1, **floors.FIXED_PARAMETERS}
 
 
 @pytest.mark.parametrize("row", read_floors(), ids=lambda row: f"{row.notebook}:{row.figure}")

@@ -228,5 +228,5 @@ def test_prepare_ci_writes_every_notebook_and_the_chinese_core_notebooks(tmp_pat
     nb = nbformat.read(tmp_path / "zh" / "04_compile_fit.ipynb", as_version=4)
     assert 'set_language("zh_CN")' in "".join(cell.source for cell in nb.cells)
     [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert "epochs = 1\n" in injected.source and 'data_source = "offline"' in injected.source
+    assert "epochs = 1\n" in injected.source and 'data_source = "sample"' in injected.source
     assert f'artifacts_dir = "{tmp_path / "zh" / "artifacts"}"' in injected.source

@@ -53,7 +53,7 @@ def course_run(tmp_path_factory):
     return (
         folder,
         output,
-        run_course(output, params={"epochs": 1, "data_source": "offline"}, notebooks_dir=folder),
+        run_course(output, params={"epochs": 1, "data_source": "sample"}, notebooks_dir=folder),
     )
 
 
@@ -63,7 +63,7 @@ def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder
     assert (output / "04_compile_fit.html").is_file()
     executed = nbformat.read(output / "04_compile_fit.ipynb", as_version=4)
     [injected] = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert "epochs = 1" in injected.source and 'data_source = "offline"' in injected.source
+    assert "epochs = 1" in injected.source and 'data_source = "sample"' in injected.source
     assert "course-figures" not in json.dumps(executed.cells)  # the figures cell is taken out again
     [figure] = results[0].figures
     assert (figure["name"], figure["value"], figure["epochs"]) == ("test accuracy", 0.5, 1)
