@@ -56,7 +56,7 @@ def mnist_stroke_width(x: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def mnist():
-    return load_dataset("mnist", "offline")
+    return load_dataset("mnist", "sample")
 
 
 @pytest.fixture(scope="module")

@@ -217,7 +217,7 @@ def test_logits_stay_float32_under_mixed_precision():
 
 def test_custom_loop_trains_under_mixed_precision_with_loss_scaling():
     data = load_sample()
-    x, y = data.x_train[:512], data.y_train[:512]
+    x, y = data.x_train[:192], data.y_train[:192]
     strategy = make_strategy("default")
     set_seed(0)
     with mixed_precision_policy(True):

@@ -58,7 +58,7 @@ def assert_wrong(capsys, exercise, answer, *context, reason):
 @pytest.fixture(scope="module")
 def sample():
     """The real offline MNIST sample, as the notebooks load it at CI parameters."""
-    return load_dataset("mnist", "offline")
+    return load_dataset("mnist", "sample")
 
 
 def history_of(accuracy, val_accuracy, val_loss=None):
