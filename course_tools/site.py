@@ -1,12 +1,12 @@
-"""The executed course as a static website in English and 中文: ``make site`` (``python -m course_tools.site``).
+"""The executed course as a static website in English and 中文 (``make site``).
 
 It reads the runner's executed notebooks (``build/course`` and ``build/course-zh``) and never executes them
-again: Sphinx with myst-nb (``nb_execution_mode = "off"``) renders every output they hold. Each language is one
-Sphinx site, ``build/site/en`` and ``build/site/zh``, with the same page names, so the switch on every page goes
-to the same page in the other language. ``build/site/index.html`` sends a browser to the English site.
+again: Sphinx with myst-nb (``nb_execution_mode = "off"``) shows every output they hold. Each language is one
+Sphinx site, ``build/site/en`` and ``build/site/zh``, with the same page names, so the switch on every page
+goes to the same page in the other language. ``build/site/index.html`` sends a browser to the English site.
 
 Each language's pages: the home page (what the course is, and what made the outputs), how to run the course,
-the notebooks 00-09 as the run left them, the glossary, and the run's headline figures (from ``summary.json``).
+the notebooks 00-09 as the run left them, the glossary, and the run's headline figures (``summary.json``).
 The notebooks link each other as ``NN_name.ipynb`` and their terms as ``glossary.md#term``; myst-nb turns
 both into links to the pages here. The build needs no network.
 """
@@ -61,7 +61,7 @@ TEXT = {
         "made": "Outputs made {date} (UTC{zone}) on the {device} with {versions}; {data}.",
         "device_cpu": "CPU (no GPU)",
         "device_gpu": "GPU ({names})",
-        "device_unknown": "machine named in notebook 00",
+        "device_unknown": "device that this partial run did not record (it ran neither 00 nor 04)",
         "data": "run with {parameters}",
         "measured": " (figures measured on {on})",
         "run_page": "run",
@@ -86,7 +86,7 @@ TEXT = {
         "made": "输出生成于 {date}（UTC{zone}），在 {device} 上，使用 {versions}；{data}。",
         "device_cpu": "CPU（无 GPU）",
         "device_gpu": "GPU（{names}）",
-        "device_unknown": "笔记本 00 所列的机器",
+        "device_unknown": "本次部分运行未记录的设备（它没有运行 00 和 04）",
         "data": "运行参数 {parameters}",
         "measured": "（指标测量于 {on}）",
         "run_page": "run",
@@ -219,9 +219,9 @@ def clean_notebook(nb, lang: str, present: set[str]):
 
 
 def glossary_page(markdown: str) -> str:
-    """The glossary with a MyST target before each term's heading, so ``glossary.md#term`` resolves (the
-    heading's own ``<a id>`` stays for the links that JupyterLab and GitHub follow)."""
-    return _GLOSSARY_HEADING.sub(lambda m: f"({m.group(2)})=\n{m.group(0)}", markdown)
+    """The glossary with each term's ``<a id="term"></a>`` (which JupyterLab and GitHub follow) made a MyST
+    target before its heading: Sphinx gives the heading that id, and ``glossary.md#term`` resolves to it."""
+    return _GLOSSARY_HEADING.sub(lambda m: f"({m.group(2)})=\n{m.group(1)} ", markdown)
 
 
 def _cell(value) -> str:
