@@ -36,9 +36,11 @@ data: setup
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-# Jupyter Notebook 7, the interface of the blog this course follows (one document per browser tab).
+# Jupyter Notebook 7, the interface of the blog this course follows (one document per browser tab). The server
+# also reads course_tools/jupyter_config/ (a glossary link opens the glossary readable: see there).
 notebook: setup
-	$(VENV)/bin/jupyter notebook --notebook-dir=notebooks
+	JUPYTER_CONFIG_PATH=$(CURDIR)/course_tools/jupyter_config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+		$(VENV)/bin/jupyter notebook --notebook-dir=notebooks
 
 # The website's tools (requirements-site.txt) on top of the course's.
 SITE_STAMP := $(VENV)/.site-installed
