@@ -428,6 +428,61 @@ def build_site(
     return output
 
 
+# The pages of the closing notes' screenshots, and what each is scrolled to: a code cell calling one of the
+# names (its first picture), or an anchor.
+SHOTS = (
+    ("02_visualization", ("show_digit_grid(", "plt.subplot("), None),
+    ("04_compile_fit", ("show_training_curves(", "history.history"), None),
+    ("glossary", (), "tensorboard"),
+)
+
+
+def take_screenshots(site: Path, folder: Path) -> list[Path]:
+    """Screenshots of 02 (at the digit grid), 04 (at the training curves) and the glossary (at a term), in
+    both languages, of the site built in ``site``: ``folder/en_02_visualization.png`` and so on. Needs
+    Playwright and Chromium ($COURSE_CHROMIUM, or ``chromium`` on PATH), as the browser tests do."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            for lang in LANGUAGES:
+                for name, calls, anchor in SHOTS:
+                    if not (site / lang / f"{name}.html").is_file():
+                        continue
+                    url = f"http://127.0.0.1:{server.server_port}/{lang}/{name}.html"
+                    page.goto(f"{url}#{anchor}" if anchor else url)
+                    for call in calls:
+                        cell = page.locator("div.cell").filter(has=page.locator(".cell_input", has_text=call))
+                        if cell.count() and cell.first.locator("img").count():
+                            cell.first.locator("img").first.scroll_into_view_if_needed()
+                            break
+                    page.wait_for_timeout(300)
+                    path = folder / f"{lang}_{name}.png"
+                    page.screenshot(path=str(path))
+                    written.append(path)
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_tools.site", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -438,14 +493,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the site's folder (build/site)")
     parser.add_argument("--quiet", action="store_true", help="print only warnings and the result")
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="then take screenshots of 02, 04 and the glossary in both languages into DIR (build/site-shots)",
+    )
+    parser.add_argument("--no-build", action="store_true", help="use the site already in --output")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    try:
-        output = build_site({"en": args.course, "zh": args.course_zh}, args.output, quiet=args.quiet)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Built {output / 'index.html'} in {time.perf_counter() - start:.0f} s (English and 中文)")
+    if not args.no_build:
+        start = time.perf_counter()
+        try:
+            output = build_site({"en": args.course, "zh": args.course_zh}, args.output, quiet=args.quiet)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Built {output / 'index.html'} in {time.perf_counter() - start:.0f} s (English and 中文)")
+    if args.screenshots:
+        for path in take_screenshots(args.output, args.screenshots):
+            print(f"Wrote {path}")
     return 0
 
 

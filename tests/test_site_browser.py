@@ -4,7 +4,8 @@ The site is built from a small real run of the runner, the way ``make site`` bui
 04 in English and 02 in Chinese, one epoch on the offline sample (about a minute here). It is served over HTTP
 on 127.0.0.1. The checks: 02 shows the digit grid as an image; 04 shows the training log and the curve; a
 glossary link lands on its term; the switch goes to the same page in the other language; and no page has a
-broken internal link. Screenshots go to build/site-shots/.
+broken internal link. Screenshots go to build/browser/site_*.png (``python -m course_tools.site
+--screenshots build/site-shots`` takes those of a built site).
 
 Like tests/test_browser.py, the tests skip, saying why, where Playwright, a Chromium binary or the site's
 tools (requirements-site.txt) are missing.
@@ -27,7 +28,7 @@ import pytest
 from test_browser import CHROMIUM, sync_api
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "build" / "site-shots"
+SHOTS = ROOT / "build" / "browser"  # beside the notebooks' screenshots, named site_*
 # The runner's command line (course_tools after issue 17 moves it there; course_utils before).
 RUNNER = "course_tools" if (ROOT / "course_tools" / "__main__.py").is_file() else "course_utils"
 SMALL_RUN = ["--epochs", "1", "--data-source", "sample"]
@@ -90,7 +91,7 @@ def page(browser):
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name))
+    page.screenshot(path=str(SHOTS / f"site_{name}"))
 
 
 def code_cell(page, *calls: str):
