@@ -399,7 +399,7 @@ def build_language(
 
 
 def build_site(
-    runs: dict[str, Path] | None = None, output: Path = DEFAULT_OUTPUT, quiet: bool = False
+    runs: dict[str, Path] | None = None, output: Path = DEFAULT_OUTPUT, quiet: bool = True
 ) -> Path:
     """Build ``output/en`` and ``output/zh`` from the runs (``{"en": build/course, "zh": build/course-zh}``)
     and ``output/index.html``; returns ``output``. ``ValueError`` when a run is missing."""
@@ -492,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         "--course-zh", type=Path, default=DEFAULT_RUNS["zh"], help="the Chinese run (build/course-zh)"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the site's folder (build/site)")
-    parser.add_argument("--quiet", action="store_true", help="print only warnings and the result")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print Sphinx's progress, not only its warnings"
+    )
     parser.add_argument(
         "--screenshots",
         type=Path,
@@ -504,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_build:
         start = time.perf_counter()
         try:
-            output = build_site({"en": args.course, "zh": args.course_zh}, args.output, quiet=args.quiet)
+            output = build_site(
+                {"en": args.course, "zh": args.course_zh}, args.output, quiet=not args.verbose
+            )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
