@@ -44,8 +44,9 @@ SHOWN_MIME = {
     "image/png",
     "image/jpeg",
     "image/svg+xml",
-    "application/vnd.jupyter.widget-view+json",
 }
+# An interactive widget (06's drawing pad) needs a kernel: the page says so in its place.
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _GLOSSARY_HEADING = re.compile(r'^(#+) <a id="([^"]+)"></a>', re.M)
 _NOTEBOOK_LINK = re.compile(r"\]\((\d\d_\w+\.ipynb)")
 
@@ -75,6 +76,7 @@ TEXT = {
         "status": {"ok": "ok", "failed": "failed", "not run": "not run", "interrupted": "interrupted"},
         "passed": {True: "passed", False: "below", None: "not measured"},
         "missing": "This run did not execute these notebooks: {names}.",
+        "widget": "*(An interactive widget was here: run the notebook to use it.)*",
     },
     "zh": {
         "title": "用小型卷积网络识别手写数字",
@@ -98,6 +100,7 @@ TEXT = {
         "status": {"ok": "成功", "failed": "失败", "not run": "未运行", "interrupted": "已中断"},
         "passed": {True: "达到", False: "低于", None: "未测量"},
         "missing": "这次运行没有执行这些笔记本：{names}。",
+        "widget": "*（这里原有一个交互式控件：运行笔记本即可使用。）*",
     },
 }
 
@@ -202,10 +205,13 @@ def clean_notebook(nb, lang: str, present: set[str]):
     """The executed notebook as the site shows it: outputs a page cannot show dropped (the runner's records),
     glossary links of the Chinese notebooks (which live in notebooks/zh) pointed at the glossary beside them,
     and links to notebooks that the run left out pointed at the repository."""
+    nb.metadata.pop("widgets", None)  # the widgets' saved state: nothing on a static page uses it
     for cell in nb.cells:
         if cell.cell_type == "code":
             kept = []
             for output in cell.get("outputs", []):
+                if WIDGET_MIME in output.get("data", {}):
+                    output["data"] = {"text/markdown": TEXT[lang]["widget"]}
                 if "data" in output:
                     output["data"] = {k: v for k, v in output["data"].items() if k in SHOWN_MIME}
                     if not output["data"]:
@@ -320,6 +326,7 @@ def sphinx_config(lang: str, made: str) -> dict:
         "extensions": ["myst_nb"],
         "nb_execution_mode": "off",  # show the runner's outputs; never execute again
         "nb_merge_streams": True,  # Keras' training log as one block, not one per write
+        "nb_ipywidgets_js": {},  # widgets are replaced by a note: no scripts from a CDN, pages work offline
         "myst_heading_anchors": 3,
         "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
         "suppress_warnings": ["mystnb.unknown_mime_type"],
@@ -374,25 +381,16 @@ def build_language(
         f"globals().update(configure(*{arguments!r}))\n",
         encoding="utf-8",
     )
-    html_dir = source.parent / "_build" / lang / "html"  # myst-nb keeps its files beside it
+    build = source.parent / "_build" / lang  # myst-nb keeps its files beside the HTML
+    if build.exists():
+        shutil.rmtree(build)  # no page of an earlier build stays
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-b",
-        "html",
-        "-W",
-        "-E",
-        "--keep-going",
-        str(source),
-        str(html_dir),
-    ]
-    if quiet:
-        command.append("-q")
+    html_dir = build / "html"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going"]
+    command += ["-d", str(build / "doctrees"), str(source), str(html_dir), *(["-q"] if quiet else [])]
     if subprocess.run(command, env=env).returncode:
         raise RuntimeError(f"sphinx-build failed on the {lang} site (its messages are above)")
     shutil.copytree(html_dir, output)

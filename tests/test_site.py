@@ -32,6 +32,19 @@ def test_a_page_keeps_figures_and_logs_and_drops_outputs_a_browser_cannot_show()
     assert set(cell.outputs[1].data) == {"image/png", "text/plain"}
 
 
+def test_an_interactive_widget_is_replaced_by_a_line_saying_to_run_the_notebook():
+    pad = new_output(
+        "display_data",
+        data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "1"},
+            "text/plain": "VBox(children=…)",
+        },
+    )
+    nb = notebook_with(new_code_cell("display(drawing_pad(model))", outputs=[pad]))
+    (cell,) = site.clean_notebook(nb, "zh", set()).cells
+    assert cell.outputs[0].data == {"text/markdown": "*（这里原有一个交互式控件：运行笔记本即可使用。）*"}
+
+
 def test_links_lead_to_pages_of_the_site_or_to_the_repository():
     text = (
         "See [the optimizer](../glossary.md#optimizer), [04](04_compile_fit.ipynb) and "
