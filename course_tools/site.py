@@ -345,6 +345,7 @@ def sphinx_config(lang: str, made: str) -> dict:
             "repository_url": REPO_URL,
             "use_repository_button": True,
             "home_page_in_toc": True,
+            "footer_content_items": [],  # no "By Author name not set"
         },
         "html_context": {"course_other_lang": "", "course_other_label": ""},
     }
