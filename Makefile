@@ -17,7 +17,7 @@ COURSE_OPTIONS = $(call option,--epochs,$(EPOCHS)) $(call option,--batch-size,$(
 	$(call option,--image-path,$(IMAGE_PATH)) $(call option,--only,$(ONLY)) $(call option,--output,$(OUTPUT)) \
 	$(call option,--timeout,$(TIMEOUT)) $(call option,--notebooks-dir,$(NOTEBOOKS_DIR))
 
-.PHONY: setup setup-dev course data lab test test-slow test-fast lint format clean translate
+.PHONY: setup setup-dev course data lab notebook site test test-slow test-fast lint format clean translate
 
 # The learner's set (requirements.txt) and the two packages; setup-dev adds the test and lint tools.
 setup: $(STAMP)
@@ -42,6 +42,27 @@ data: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+# Jupyter Notebook 7, the interface of the blog this course follows (one document per browser tab). The server
+# also reads course_tools/jupyter_config/ (a glossary link opens the glossary readable: see there).
+notebook: setup
+	JUPYTER_CONFIG_PATH=$(CURDIR)/course_tools/jupyter_config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+		$(VENV)/bin/jupyter notebook --notebook-dir=notebooks
+
+# The website's tools (requirements-site.txt) on top of the course's.
+SITE_STAMP := $(VENV)/.site-installed
+$(SITE_STAMP): $(STAMP) requirements-site.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-site.txt
+	@touch $(SITE_STAMP)
+
+# The executed course as a website in English and 中文: build/site/index.html, from the executed notebooks in
+# build/course and build/course-zh (never executed again). Where either holds no run, the runner makes it
+# first with the options above (OUTPUT aside). After the runs the build needs no network.
+site: $(SITE_STAMP)
+	@test -f build/course/summary.json || $(PY) -m course_tools run $(strip $(COURSE_OPTIONS)) --output build/course
+	@test -f build/course-zh/summary.json || \
+		$(PY) -m course_tools run --lang zh $(strip $(COURSE_OPTIONS)) --output build/course-zh
+	$(PY) -m course_tools.site
 
 # ruff, and the import rules of pyproject.toml (import-linter).
 lint: setup-dev
@@ -69,8 +90,9 @@ test: lint
 		$(PY) -m pytest tests build/ci --nbval-lax --nbval-current-env -p course_tools.floors_plugin \
 		-m "not slow" $(XDIST)
 
-# The slow tests only (about 7 minutes here): CI runs them after `make test`.
-test-slow: setup-dev
+# The slow tests only (about 7 minutes here): CI runs them after `make test`. They include the website's
+# browser tests, so the website's tools are installed too.
+test-slow: setup-dev $(SITE_STAMP)
 	$(PY) -m pytest tests -m slow $(XDIST)
 
 # The Chinese notebooks (notebooks/zh) from locale/zh_CN; UPDATE=1 first merges changed English cells (fuzzy).
