@@ -33,6 +33,10 @@ def test_the_wheel_holds_both_packages_and_their_data_and_works_installed(tmp_pa
         "course_tools/runner.py",
         "course_tools/floors.csv",
         "course_tools/templates/index.html.j2",
+        "course_tools/site.py",
+        "course_tools/site_files/en/run.md",
+        "course_tools/site_files/templates/lang-switch.html",
+        "course_tools/jupyter_config/jupyter_server_config.py",
     ):
         assert expected in names, expected
 
