@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import re
 import sys
 import time
@@ -151,6 +152,8 @@ def _execute(notebook: Path, output: Path, parameters: dict, timeout: int | None
     nb = nbformat.read(notebook, as_version=4)
     floors.add_figures_cell(nb, notebook.stem)
     nbformat.write(nb, executed)
+    # The runner reads its figures from the executed notebook; CI's figures file is for prepare-ci's copies.
+    ci_figures_file = os.environ.pop(floors.HEADLINES_FILE_VARIABLE, None)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -178,6 +181,8 @@ def _execute(notebook: Path, output: Path, parameters: dict, timeout: int | None
         result.status = FAILED
         result.error = f"{notebook.name} failed: {type(error).__name__}: {error}"
     finally:
+        if ci_figures_file is not None:
+            os.environ[floors.HEADLINES_FILE_VARIABLE] = ci_figures_file
         result.seconds = time.perf_counter() - start
         _finish(executed, result)
 

@@ -50,11 +50,13 @@ def course_run(tmp_path_factory):
     _notebook(folder, "05_prediction", 'print("fine")', 'raise RuntimeError("boom at epoch %d" % epochs)')
     _notebook(folder, "06_your_digit", 'print("never")')
     output = tmp_path_factory.mktemp("run") / "out"
-    return (
-        folder,
-        output,
-        run_course(output, params={"epochs": 1, "data_source": "sample"}, notebooks_dir=folder),
-    )
+    # Under `make test` CI's figures file is set: a runner's run (here a 04 at 50%) must not write into it.
+    ci_file = output.parent / "ci-figures.jsonl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURSE_HEADLINES_FILE", str(ci_file))
+        results = run_course(output, params={"epochs": 1, "data_source": "sample"}, notebooks_dir=folder)
+    assert not ci_file.exists()
+    return folder, output, results
 
 
 def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder(course_run):
