@@ -49,6 +49,10 @@ SHOWN_MIME = {
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _GLOSSARY_HEADING = re.compile(r'^(#+) <a id="([^"]+)"></a>', re.M)
 _NOTEBOOK_LINK = re.compile(r"\]\((\d\d_\w+\.ipynb)")
+_HELPER_LINK = re.compile(r"\]\((?:\.\./)+course_utils/")  # a cell's link to the helper it calls
+_IN_PAGE_LINK = re.compile(r"\[([^\]]+)\]\(#[^)]+\)")
+# The glossary's "Taught in" offers the Chinese notebook beside the English one: ` ([中文](zh/04_x.ipynb))`.
+_CHINESE_NOTEBOOK_LINK = re.compile(r" \(\[中文\]\(zh/\d\d_\w+\.ipynb\)\)")
 
 TEXT = {
     "en": {
@@ -220,6 +224,8 @@ def clean_notebook(nb, lang: str, present: set[str]):
             cell.outputs = kept
         elif cell.cell_type == "markdown":
             source = cell.source if lang == "en" else cell.source.replace("](../glossary.md", "](glossary.md")
+            source = _HELPER_LINK.sub(f"]({REPO_URL}/blob/main/course_utils/", source)  # a helper's code
+            source = _IN_PAGE_LINK.sub(r"\1", source)  # JupyterLab's heading anchors: plain text here
             cell.source = link_missing_notebooks(source, present, lang)
     return nb
 
@@ -227,6 +233,7 @@ def clean_notebook(nb, lang: str, present: set[str]):
 def glossary_page(markdown: str) -> str:
     """The glossary with each term's ``<a id="term"></a>`` (which JupyterLab and GitHub follow) made a MyST
     target before its heading: Sphinx gives the heading that id, and ``glossary.md#term`` resolves to it."""
+    markdown = _CHINESE_NOTEBOOK_LINK.sub("", markdown)  # each site links its own language's notebook
     return _GLOSSARY_HEADING.sub(lambda m: f"({m.group(2)})=\n{m.group(1)} ", markdown)
 
 
