@@ -16,6 +16,7 @@ from course_tools.runner import OK, run_course
 from course_utils import data
 from course_utils.data import DATASETS, IDX_FILES
 from course_utils.sources import ChecksumError
+from course_utils.training import saved_models
 
 CORE = ["00", "01", "02", "03", "04", "05"]
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_fashion_sample.py"
@@ -40,7 +41,8 @@ def test_core_notebooks_run_on_fashion_mnist(tmp_path):
     assert figure["name"] == "test accuracy" and figure["dataset"] == "fashion_mnist"
     assert 0.5 < figure["value"] <= 1  # one epoch, even on the 4,000-image sample: far above 0.1
     # 04 saved a model that knows it was trained on Fashion-MNIST, so 05 loaded the right one.
-    metadata = json.loads((tmp_path / "artifacts" / "model.json").read_text())
+    [saved] = saved_models(tmp_path / "artifacts")
+    metadata = json.loads((saved / "model.json").read_text())
     assert metadata["dataset"] == "fashion_mnist" and metadata["class_names"][0] == "T-shirt/top"
 
 

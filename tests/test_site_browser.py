@@ -148,7 +148,7 @@ def test_the_switch_goes_to_the_same_page_in_the_other_language_and_back(site, p
     page.locator('[data-course-switch="zh"]').click()
     page.wait_for_url("**/zh/02_visualization.html")
     assert page.locator("html").get_attribute("lang").startswith("zh")
-    assert "观察数据" in page.locator("article h1").first.inner_text()
+    assert "看看数据" in page.locator("article h1").first.inner_text()
     shot(page, "zh_02_digit_grid.png")
     page.locator('[data-course-switch="en"]').click()
     page.wait_for_url("**/en/02_visualization.html")
