@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import json
 import os
+import platform
 import re
 import sys
 import time
@@ -219,12 +220,26 @@ def write_report(output: Path, report: Mapping, results: list[NotebookResult], s
         "status": status,
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "lesson_epochs": DEFAULTS.epochs,
+        "versions": _versions(),
         "notebooks": [
             {**dataclasses.asdict(r), "figures": [_figure_row(f, table) for f in r.figures]} for r in results
         ],
     }
     (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (output / "index.html").write_text(render_index(summary), encoding="utf-8")
+
+
+def _versions() -> dict:
+    """The versions the kernels run with (the runner's own environment), without importing TensorFlow."""
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for name in ("tensorflow", "keras", "course-utils"):
+        try:
+            found[name.replace("-", "_")] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name.replace("-", "_")] = "?"
+    return found
 
 
 def render_index(summary: Mapping) -> str:

@@ -149,15 +149,11 @@ def _literal(outputs: list[dict]):
 
 
 def made_with(summary: dict, notebooks: list, lang: str) -> str:
-    """One line: when the run ran, on what device, with which versions and data (summary and notebook 00)."""
+    """One line: when the run ran, on what device, with which versions and data (the run's summary, and the
+    GPU line the notebooks printed)."""
     text = TEXT[lang]
-    versions = _literal(_outputs_of(notebooks, "versions()"))
-    found = {}
-    if isinstance(versions, dict):
-        found = {k: versions[k] for k in ("tensorflow", "keras", "python") if k in versions}
-    if "python" not in found and notebooks:
-        found["python"] = notebooks[0].metadata.get("language_info", {}).get("version", "?")
-    found["course_utils"] = summary.get("course_utils_version", "?")
+    found = {k: v for k, v in summary.get("versions", {}).items() if k in ("tensorflow", "keras", "python")}
+    found["course_utils"] = summary.get("versions", {}).get("course_utils", "?")
     names = {"tensorflow": "TensorFlow", "keras": "Keras", "python": "Python", "course_utils": "course_utils"}
     version_text = ", ".join(f"{names[k]} {v}" for k, v in found.items())
     gpus = _literal(_outputs_of(notebooks, "setup_gpu()"))

@@ -5,6 +5,7 @@ Each kernel start costs seconds, so the one ordinary run is shared (module fixtu
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import signal
 import subprocess
@@ -72,7 +73,10 @@ def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder
     index = (output / "index.html").read_text()
     assert 'href="04_compile_fit.html"' in index and "test accuracy: 50.00%" in index
     assert "floor 86.00%: BELOW THE FLOOR" in index  # at CI's parameters, so its floor applies
-    assert json.loads((output / "summary.json").read_text())["status"] == "failed"
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    # The versions the kernels ran with, for the website's "made with" line.
+    assert summary["versions"]["tensorflow"] == importlib.metadata.version("tensorflow")
     assert sorted(p.name for p in folder.iterdir()) == [
         f"{n}.ipynb" for n in ("04_compile_fit", "05_prediction", "06_your_digit")
     ]
