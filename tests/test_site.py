@@ -71,7 +71,9 @@ def _summary(**parameters):
         "versions": {"tensorflow": "2.21.0", "keras": "3.15.1", "python": "3.11.7", "course_utils": "0.1.0"},
         "parameters": {"dataset": "mnist", "data_source": "auto", "epochs": 10, "batch_size": 32, "seed": 42}
         | parameters,
-        "notebooks": [{"name": "04_compile_fit.ipynb", "data": "the 10,000 MNIST test images"}],
+        "notebooks": [
+            {"name": "04_compile_fit.ipynb", "figures": [{"data": "the 10,000 MNIST test images"}]}
+        ],
     }
 
 
@@ -113,27 +115,27 @@ def test_without_notebook_00_the_device_comes_from_the_line_that_setup_gpu_print
 def test_the_results_page_has_a_row_per_figure_with_its_data_and_floor():
     summary = {
         "notebooks": [
-            {"name": "02_visualization.ipynb", "status": "ok", "seconds": 8.5, "headlines": []},
+            {"name": "02_visualization.ipynb", "status": "ok", "seconds": 8.5, "figures": []},
             {
                 "name": "04_compile_fit.ipynb",
                 "status": "ok",
                 "seconds": 23.46,
-                "headlines": [
+                "figures": [
                     {
                         "name": "test accuracy",
                         "text": "98.34%",
-                        "on": "the 10,000 MNIST test images",
+                        "data": "MNIST from the package index (60,000 / 10,000)",
                         "floor": {"text": "86.00%", "passed": True},
                     }
                 ],
             },
-            {"name": "05_prediction.ipynb", "status": "not run", "seconds": None, "headlines": []},
+            {"name": "05_prediction.ipynb", "status": "not run", "seconds": None, "figures": []},
         ]
     }
     rows = [line for line in site.results_page(summary, "en").splitlines() if line.startswith("| [")]
     assert rows[1] == (
         "| [04_compile_fit](04_compile_fit.ipynb) | ok | 23 s | test accuracy | 98.34% "
-        "| the 10,000 MNIST test images | 86.00% (passed) |"
+        "| MNIST from the package index (60,000 / 10,000) | 86.00% (passed) |"
     )
     assert len(rows) == 2  # 05 did not run: its row names it without a link to a page that does not exist
     assert "| 05_prediction | not run |" in site.results_page(summary, "en")
@@ -150,9 +152,7 @@ def test_prepare_sources_writes_every_page_of_a_language(tmp_path):
     run.mkdir()
     nb = notebook_with(new_markdown_cell("# 02 · Looking at the data"), new_code_cell("1"))
     nbformat.write(nb, run / "02_visualization.ipynb")
-    summary = _summary() | {
-        "notebooks": [{"name": "02_visualization.ipynb", "status": "ok", "headlines": []}]
-    }
+    summary = _summary() | {"notebooks": [{"name": "02_visualization.ipynb", "status": "ok", "figures": []}]}
     (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     prepared = site.prepare_sources(
         run, "en", tmp_path / "src", ["00_environment.ipynb", "02_visualization.ipynb"]
