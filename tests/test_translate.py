@@ -142,6 +142,13 @@ def test_the_messages_and_the_glossary_use_the_chosen_terms():
         line for line in glossary.split('## <a id="chinese-terms"')[0].splitlines() if CJK.search(line)
     )
     assert translate.wrong_terms(chinese) == []
+    # The website's own Chinese (its page texts and the "how to run" page) too.
+    from course_tools import site
+
+    texts = [v for v in site.TEXT["zh"].values() if isinstance(v, str)]
+    pages = (ROOT / "course_tools" / "site_files" / "zh").glob("*.md")
+    texts += [page.read_text(encoding="utf-8") for page in pages]
+    assert translate.wrong_terms("\n".join(texts)) == []
 
 
 @pytest.mark.parametrize("notebook", sorted(CHINESE_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
